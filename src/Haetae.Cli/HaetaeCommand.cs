@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Haetae.Cluster;
+
+namespace Haetae.Cli;
+
+/// <summary>The `haetae` command line: up, status, fire, rebuild.</summary>
+internal static class HaetaeCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var home = new Option<string>("--home")
+        {
+            Description = "Folder of the local platform's data, logs and control socket (default: $HAETAE_HOME, else ./.haetae)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HAETAE_HOME") is { Length: > 0 } h ? h : Path.Combine(Environment.CurrentDirectory, ".haetae"),
+            Recursive = true,
+        };
+        var sites = new Option<string>("--sites")
+        {
+            Description = "Comma-separated site names, at least three",
+            DefaultValueFactory = _ => string.Join(",", PlatformSpec.DefaultSiteNames),
+        };
+        var fresh = new Option<bool>("--fresh") { Description = "Delete the local platform's data before starting" };
+        var site = new Argument<string>("site") { Description = "The site's name, for example pangyo" };
+
+        var up = new Command("up", "Start the local sites (nats-server and Haetae node each), wait until ready, run until Ctrl+C") { sites, fresh };
+        up.SetAction((parse, ct) => Guard(error, () => UpAsync(LocalRoot(parse.GetValue(home)!), parse.GetValue(sites)!, parse.GetValue(fresh), output, ct)));
+
+        var status = new Command("status", "Show each site, its processes, the meta leader, leaders per site and replicas behind");
+        status.SetAction((parse, ct) => Guard(error, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, ct)));
+
+        var fire = new Command("fire", "Burn a site: kill all its processes at once (SIGKILL) and delete its data") { site };
+        fire.SetAction((parse, ct) => Guard(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, ct)));
+
+        var rebuild = new Command("rebuild", "Start a burned site again, empty, and wait until every asset has three caught-up replicas") { site };
+        rebuild.SetAction((parse, ct) => Guard(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, ct)));
+
+        var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild };
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    internal static string LocalRoot(string home) => Path.Combine(Path.GetFullPath(home), "local");
+
+    /// <summary>Operator errors print as one line and exit 1; anything else is a bug and keeps its stack trace.</summary>
+    private static async Task<int> Guard(TextWriter error, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (PlatformException e)
+        {
+            await error.WriteLineAsync($"haetae: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> UpAsync(string root, string siteList, bool fresh, TextWriter output, CancellationToken cancellationToken)
+    {
+        var names = siteList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var socket = Path.Combine(root, "control.sock");
+        await ControlClient.EnsureNoneRunningAsync(socket, cancellationToken);
+        if (fresh && Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        Directory.CreateDirectory(root);
+        var spec = PlatformSpec.Local(names, root, await LoadOrCreateSecretsAsync(root, cancellationToken));
+        var started = Stopwatch.StartNew();
+        var options = new LocalPlatformOptions { Log = line => output.WriteLine($"  {line}") };
+        await output.WriteLineAsync($"Starting {spec.Sites.Count} sites in {root}");
+
+        await using var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
+        await using var control = await ControlServer.StartAsync(platform, cancellationToken);
+        var status = await platform.ReadStatusAsync(cancellationToken);
+        await output.WriteLineAsync($"Ready in {started.Elapsed.TotalSeconds:0.0} s; JetStream meta leader: {status.MetaLeader}");
+        foreach (var s in spec.Sites)
+        {
+            await output.WriteLineAsync($"  {s.Name,-12} node {s.NodeUri}  nats {s.ClientUrl}  monitor {s.MonitorUri}");
+        }
+
+        await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await output.WriteLineAsync("Stopping every site...");
+        }
+
+        return 0;
+    }
+
+    private static async Task<PlatformSecrets> LoadOrCreateSecretsAsync(string root, CancellationToken cancellationToken)
+    {
+        // Kept beside the data so that a restarted platform's clients use the same credentials.
+        var path = Path.Combine(root, "secrets.json");
+        if (File.Exists(path))
+        {
+            var existing = JsonSerializer.Deserialize<PlatformSecrets>(await File.ReadAllTextAsync(path, cancellationToken));
+            if (existing is not null)
+            {
+                return existing;
+            }
+        }
+
+        var secrets = PlatformSecrets.Generate();
+        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(secrets), cancellationToken);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return secrets;
+    }
+
+    private static async Task<int> SendAsync(string root, ControlRequest request, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (request.Command == "rebuild")
+        {
+            await output.WriteLineAsync($"Rebuilding {request.Site}: starting it empty and waiting for full redundancy...");
+        }
+
+        var reply = await ControlClient.SendAsync(Path.Combine(root, "control.sock"), request, cancellationToken);
+        await output.WriteLineAsync(reply.Message);
+        return 0;
+    }
+
+    private static async Task<int> StatusAsync(string root, TextWriter output, CancellationToken cancellationToken)
+    {
+        var reply = await ControlClient.SendAsync(Path.Combine(root, "control.sock"), new ControlRequest("describe"), cancellationToken);
+        using var monitoring = new MonitoringClient();
+        var status = await ClusterStatus.ReadAsync(reply.Platform!, monitoring, checkNodes: true, cancellationToken);
+        await output.WriteAsync(StatusReport.Render(status));
+        return 0;
+    }
+}

@@ -1,0 +1,3 @@
+using Haetae.Cli;
+
+return await HaetaeCommand.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,144 @@
+using Haetae.Contracts;
+
+namespace Haetae.Cluster;
+
+/// <summary>The life cycle of a local site as the platform that runs it sees it.</summary>
+public enum SiteState
+{
+    Running,
+    Burning,
+    Burned,
+    Stopped,
+}
+
+public sealed record ProcessInfo(string Role, int? Pid, bool Alive);
+
+/// <summary>A site as the running platform describes it: where it listens, its state and its processes.</summary>
+public sealed record SiteDescription(SiteSpec Spec, SiteState State, IReadOnlyList<ProcessInfo> Processes);
+
+/// <summary>What a running platform tells the CLI (no secrets: the control socket only describes).</summary>
+public sealed record PlatformDescription(string RootDirectory, int SupervisorPid, IReadOnlyList<SiteDescription> Sites)
+{
+    public SiteDescription? Site(string name) => Sites.FirstOrDefault(s => s.Spec.Name == name);
+}
+
+public sealed record SiteStatus(
+    string Name,
+    SiteState State,
+    IReadOnlyList<ProcessInfo> Processes,
+    bool ServerAnswers,
+    ServerHealth? ServerHealth,
+    bool NodeReady,
+    int StreamLeaders,
+    int KvLeaders,
+    int ObjectStoreLeaders)
+{
+    public bool Up => State == SiteState.Running && ServerAnswers && Processes.All(p => p.Alive);
+}
+
+/// <summary>Where one replicated asset lives: its leader and all its peers (leader included).</summary>
+public sealed record AssetPlacement(string Stream, string? Leader, IReadOnlyList<string> Peers, ulong Messages);
+
+/// <summary>A replica that is not caught up, and how we know.</summary>
+public sealed record LaggingReplica(string Stream, string Site, string Reason);
+
+/// <summary>One reading of the whole platform, taken from every server's monitoring endpoint.</summary>
+public sealed record ClusterStatus(
+    string? MetaLeader,
+    IReadOnlyList<SiteStatus> Sites,
+    IReadOnlyList<AssetPlacement> Assets,
+    IReadOnlyList<LaggingReplica> Behind,
+    IReadOnlyList<string> MissingAssets)
+{
+    /// <summary>
+    /// Full redundancy: every site up and healthy by its own /healthz, every asset present with
+    /// <see cref="Assets.Replicas"/> peers on distinct sites, and no replica behind.
+    /// </summary>
+    public bool FullyReplicated =>
+        Sites.All(s => s.Up && s.ServerHealth is { Ok: true })
+        && MissingAssets.Count == 0
+        && Behind.Count == 0
+        && Assets.All(a => a.Leader is not null && a.Peers.Distinct().Count() == Haetae.Contracts.Assets.Replicas);
+
+    public static async Task<ClusterStatus> ReadAsync(
+        PlatformDescription platform, MonitoringClient monitoring, bool checkNodes, CancellationToken cancellationToken)
+    {
+        var readings = await Task.WhenAll(platform.Sites.Select(async site =>
+        {
+            var jsz = monitoring.TryGetJetStreamAsync(site.Spec, cancellationToken);
+            var health = monitoring.TryGetServerHealthAsync(site.Spec, cancellationToken);
+            var ready = checkNodes ? monitoring.IsNodeHealthyAsync(site.Spec, "/readyz", cancellationToken) : Task.FromResult(false);
+            return (Site: site, Jsz: await jsz, Health: await health, NodeReady: await ready);
+        }));
+
+        var metaLeader = readings
+            .Select(r => r.Jsz?.MetaCluster?.Leader)
+            .Where(l => !string.IsNullOrEmpty(l))
+            .GroupBy(l => l)
+            .OrderByDescending(g => g.Count())
+            .Select(g => g.Key)
+            .FirstOrDefault();
+
+        // Each server reports the streams it holds; the leader's report is the one that knows its followers' lag.
+        var views = readings
+            .Where(r => r.Jsz is not null)
+            .SelectMany(r => (r.Jsz!.Accounts ?? [])
+                .Where(a => a.Name == NatsServerConfig.AppAccount)
+                .SelectMany(a => a.Streams ?? [])
+                .Select(s => (Server: r.Site.Spec.Name, Stream: s)))
+            .GroupBy(v => v.Stream.Name)
+            .ToDictionary(g => g.Key, g => g.FirstOrDefault(v => v.Stream.Cluster?.Leader == v.Server).Stream ?? g.First().Stream);
+
+        var placements = new List<AssetPlacement>();
+        var behind = new List<LaggingReplica>();
+        foreach (var (name, view) in views.OrderBy(v => v.Key, StringComparer.Ordinal))
+        {
+            var leader = view.Cluster?.Leader;
+            var replicas = view.Cluster?.Replicas ?? [];
+            var peers = (leader is null ? [] : new[] { leader }).Concat(replicas.Select(r => r.Name)).ToList();
+            placements.Add(new AssetPlacement(name, string.IsNullOrEmpty(leader) ? null : leader, peers, view.State?.Messages ?? 0));
+            foreach (var replica in replicas)
+            {
+                if (replica.Offline)
+                {
+                    behind.Add(new LaggingReplica(name, replica.Name, "offline"));
+                }
+                else if (!replica.Current || replica.Lag > 0)
+                {
+                    behind.Add(new LaggingReplica(name, replica.Name, replica.Current ? $"{replica.Lag} operations behind" : $"not current ({replica.Lag} operations behind)"));
+                }
+            }
+
+            if (string.IsNullOrEmpty(leader))
+            {
+                behind.Add(new LaggingReplica(name, "-", "no leader"));
+            }
+        }
+
+        // A rebuilt server claims its replicas are current long before they are; its own /healthz does not.
+        foreach (var reading in readings.Where(r => r.Health is { Ok: false }))
+        {
+            behind.Add(new LaggingReplica("*", reading.Site.Spec.Name, reading.Health!.Error ?? "not healthy"));
+        }
+
+        var expected = Haetae.Contracts.Assets.All.Select(a => a.StreamName).ToHashSet(StringComparer.Ordinal);
+        var missing = expected.Where(e => !views.ContainsKey(e)).Order(StringComparer.Ordinal).ToList();
+
+        var sites = readings.Select(r =>
+        {
+            var led = placements.Where(p => p.Leader == r.Site.Spec.Name).Select(p => p.Stream).ToList();
+            return new SiteStatus(
+                r.Site.Spec.Name,
+                r.Site.State,
+                r.Site.Processes,
+                r.Jsz is not null,
+                r.Health,
+                r.NodeReady,
+                StreamLeaders: led.Count(s => !s.StartsWith("KV_", StringComparison.Ordinal) && !s.StartsWith("OBJ_", StringComparison.Ordinal)),
+                KvLeaders: led.Count(s => s.StartsWith("KV_", StringComparison.Ordinal)),
+                ObjectStoreLeaders: led.Count(s => s.StartsWith("OBJ_", StringComparison.Ordinal)));
+        }).ToList();
+
+        return new ClusterStatus(metaLeader, sites, placements, behind, missing);
+    }
+}

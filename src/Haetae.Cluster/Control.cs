@@ -1,0 +1,198 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Haetae.Cluster;
+
+/// <summary>A command sent to the process that runs the local platform.</summary>
+public sealed record ControlRequest(string Command, string? Site = null);
+
+/// <summary>The answer: ok or a one-line error, the platform's description, and how long the command took.</summary>
+public sealed record ControlReply(bool Ok, string Message, PlatformDescription? Platform = null, double? ElapsedSeconds = null);
+
+/// <summary>
+/// The local platform's control channel: a Unix socket in the platform's folder (owner-only), through
+/// which `haetae fire`, `rebuild` and `status` in another terminal reach the `haetae up` that owns the
+/// processes. The processes stay children of `up`, so nothing is orphaned when either side exits.
+/// </summary>
+public sealed class ControlServer : IAsyncDisposable
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly LocalPlatform _platform;
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _acceptLoop;
+
+    private ControlServer(LocalPlatform platform, Socket listener)
+    {
+        _platform = platform;
+        _listener = listener;
+        _acceptLoop = AcceptAsync(_stop.Token);
+    }
+
+    public static async Task<ControlServer> StartAsync(LocalPlatform platform, CancellationToken cancellationToken)
+    {
+        var path = platform.Spec.ControlSocketPath;
+        await ControlClient.EnsureNoneRunningAsync(path, cancellationToken);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        listener.Listen(16);
+        return new ControlServer(platform, listener);
+    }
+
+    private async Task AcceptAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket connection;
+            try
+            {
+                connection = await _listener.AcceptAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            _ = ServeAsync(connection, cancellationToken);
+        }
+    }
+
+    private async Task ServeAsync(Socket connection, CancellationToken cancellationToken)
+    {
+        await using var stream = new NetworkStream(connection, ownsSocket: true);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+        ControlReply reply;
+        try
+        {
+            var line = await reader.ReadLineAsync(cancellationToken);
+            var request = line is null ? null : JsonSerializer.Deserialize<ControlRequest>(line, Json);
+            reply = request is null
+                ? new ControlReply(false, "empty request")
+                : await ExecuteAsync(request, cancellationToken);
+        }
+        catch (PlatformException e)
+        {
+            reply = new ControlReply(false, e.Message);
+        }
+        catch (JsonException)
+        {
+            reply = new ControlReply(false, "malformed request");
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+            return;
+        }
+
+        try
+        {
+            await writer.WriteLineAsync(JsonSerializer.Serialize(reply, Json).AsMemory(), cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+            // The client went away; the command itself has been carried out.
+        }
+    }
+
+    private async Task<ControlReply> ExecuteAsync(ControlRequest request, CancellationToken cancellationToken)
+    {
+        switch (request.Command)
+        {
+            case "describe":
+                return new ControlReply(true, "ok", _platform.Describe());
+            case "fire":
+                await _platform.FireAsync(RequireSite(request), cancellationToken);
+                return new ControlReply(true, $"site '{request.Site}' burned: processes killed, data deleted", _platform.Describe());
+            case "rebuild":
+                var elapsed = await _platform.RebuildAsync(RequireSite(request), cancellationToken);
+                return new ControlReply(
+                    true,
+                    $"site '{request.Site}' rebuilt: every asset has {Haetae.Contracts.Assets.Replicas} caught-up replicas after {elapsed.TotalSeconds:0.0} s",
+                    _platform.Describe(),
+                    elapsed.TotalSeconds);
+            default:
+                return new ControlReply(false, $"unknown command '{request.Command}'");
+        }
+    }
+
+    private static string RequireSite(ControlRequest request) =>
+        string.IsNullOrWhiteSpace(request.Site) ? throw new PlatformException("a site name is required") : request.Site;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        await _acceptLoop;
+        var path = _platform.Spec.ControlSocketPath;
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+
+        _stop.Dispose();
+    }
+}
+
+/// <summary>Talks to a running platform's <see cref="ControlServer"/>.</summary>
+public static class ControlClient
+{
+    public const string NotRunning = "no running platform (start one with ./haetae up)";
+
+    /// <summary>Sends one command and returns the reply; a failed command becomes a <see cref="PlatformException"/>.</summary>
+    public static async Task<ControlReply> SendAsync(string socketPath, ControlRequest request, CancellationToken cancellationToken)
+    {
+        using var socket = await ConnectAsync(socketPath, cancellationToken)
+            ?? throw new PlatformException(NotRunning);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
+        await writer.WriteLineAsync(JsonSerializer.Serialize(request, ControlServer.Json).AsMemory(), cancellationToken);
+        var line = await reader.ReadLineAsync(cancellationToken)
+            ?? throw new PlatformException("the running platform closed the control connection without answering");
+        var reply = JsonSerializer.Deserialize<ControlReply>(line, ControlServer.Json)
+            ?? throw new PlatformException("the running platform sent an empty answer");
+        return reply.Ok ? reply : throw new PlatformException(reply.Message);
+    }
+
+    /// <summary>Fails if a platform already answers on <paramref name="socketPath"/>; removes a stale socket file.</summary>
+    public static async Task EnsureNoneRunningAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        using var socket = await ConnectAsync(socketPath, cancellationToken);
+        if (socket is not null)
+        {
+            throw new PlatformException($"a platform is already running here (control socket {socketPath}); stop it with Ctrl+C first");
+        }
+
+        if (File.Exists(socketPath))
+        {
+            File.Delete(socketPath);
+        }
+    }
+
+    private static async Task<Socket?> ConnectAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(socketPath))
+        {
+            return null;
+        }
+
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+}

@@ -1,0 +1,323 @@
+using System.Diagnostics;
+using Haetae.Contracts;
+
+namespace Haetae.Cluster;
+
+/// <summary>How a local platform runs.</summary>
+public sealed class LocalPlatformOptions
+{
+    /// <summary>Start a Haetae node beside each site's nats-server. Default true; storage-only tests turn it off.</summary>
+    public bool WithNodes { get; set; } = true;
+
+    /// <summary>The nats-server program. Default "nats-server" on PATH.</summary>
+    public string NatsServer { get; set; } = "nats-server";
+
+    /// <summary>How long start-up may take before it fails, naming what was not ready. Default 60 s.</summary>
+    public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a rebuild may take to reach full redundancy before it fails. Default 5 min.</summary>
+    public TimeSpan RebuildTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a stopping process gets after SIGTERM before SIGKILL. Default 10 s.</summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where progress lines go (the CLI prints them; tests send them to the test output).</summary>
+    public Action<string> Log { get; set; } = _ => { };
+}
+
+/// <summary>
+/// A platform of several sites on this machine, each a nats-server (and a Haetae node) on its own
+/// loopback address and data folder. `haetae up`, the test harness and the drill all run this class,
+/// so a fire in a test is the same fire as on the command line.
+/// </summary>
+public sealed class LocalPlatform : IAsyncDisposable
+{
+    private readonly LocalPlatformOptions _options;
+    private readonly Dictionary<string, SiteRuntime> _sites;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly MonitoringClient _monitoring = new();
+    private readonly string? _nodeDll;
+    private bool _disposed;
+
+    private LocalPlatform(PlatformSpec spec, LocalPlatformOptions options)
+    {
+        Spec = spec;
+        _options = options;
+        _sites = spec.Sites.ToDictionary(s => s.Name, s => new SiteRuntime(s));
+        _nodeDll = options.WithNodes ? NodeBinary.Locate() : null;
+    }
+
+    public PlatformSpec Spec { get; }
+
+    public MonitoringClient Monitoring => _monitoring;
+
+    /// <summary>Starts every site and waits until the platform is ready (meta leader elected, every node ready).</summary>
+    public static async Task<LocalPlatform> StartAsync(PlatformSpec spec, LocalPlatformOptions options, CancellationToken cancellationToken)
+    {
+        var platform = new LocalPlatform(spec, options);
+        try
+        {
+            Directory.CreateDirectory(spec.LogDirectory);
+            await Task.WhenAll(spec.Sites.Select(site => platform.StartSiteAsync(site)));
+            await platform.WaitUntilReadyAsync(cancellationToken);
+            return platform;
+        }
+        catch
+        {
+            await platform.DisposeAsync();
+            throw;
+        }
+    }
+
+    public PlatformDescription Describe() => new(
+        Spec.RootDirectory,
+        Environment.ProcessId,
+        [.. Spec.Sites.Select(s => _sites[s.Name].Describe())]);
+
+    public Task<ClusterStatus> ReadStatusAsync(CancellationToken cancellationToken) =>
+        ClusterStatus.ReadAsync(Describe(), _monitoring, _options.WithNodes, cancellationToken);
+
+    /// <summary>
+    /// Burns a site as a fire would: every process of the site is killed at once (SIGKILL) and its data
+    /// folder is deleted.
+    /// </summary>
+    public async Task FireAsync(string siteName, CancellationToken cancellationToken)
+    {
+        var site = Find(siteName);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (site.State is SiteState.Burning or SiteState.Burned)
+            {
+                throw new PlatformException($"site '{siteName}' is already burning");
+            }
+
+            site.State = SiteState.Burning;
+            _options.Log($"{siteName}: fire: killing every process and deleting {Spec.DataDirectory(siteName)}");
+            await Task.WhenAll(site.Processes.Select(ChildProcesses.KillAsync));
+            DeleteDirectory(Spec.DataDirectory(siteName));
+            site.State = SiteState.Burned;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Starts a burned site again, empty, under the same server name, and waits until every replicated
+    /// asset is back to three caught-up replicas. Returns how long that took from the start of the site.
+    /// </summary>
+    public async Task<TimeSpan> RebuildAsync(string siteName, CancellationToken cancellationToken)
+    {
+        var site = Find(siteName);
+        await _gate.WaitAsync(cancellationToken);
+        Stopwatch elapsed;
+        try
+        {
+            if (site.State != SiteState.Burned)
+            {
+                throw new PlatformException(site.State == SiteState.Burning
+                    ? $"site '{siteName}' is still burning"
+                    : $"site '{siteName}' is {site.State.ToString().ToLowerInvariant()}, not burned; only a burned site is rebuilt");
+            }
+
+            // Never from an old disk: a server that comes back with stale Raft state rejoins as an extra peer.
+            DeleteDirectory(Spec.DataDirectory(siteName));
+            elapsed = Stopwatch.StartNew();
+            await StartSiteAsync(site.Spec);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        _options.Log($"{siteName}: rebuilding: started empty, waiting for every asset to have {Assets.Replicas} caught-up replicas");
+        await WaitAsync(
+            $"rebuild of {siteName}",
+            _options.RebuildTimeout,
+            status => status.FullyReplicated,
+            cancellationToken);
+        elapsed.Stop();
+        return elapsed.Elapsed;
+    }
+
+    /// <summary>Waits until the platform is ready: meta leader elected, every server and node answering.</summary>
+    public Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
+        WaitAsync("start-up", _options.ReadyTimeout, IsReady, cancellationToken);
+
+    /// <summary>Waits until every replicated asset has three caught-up replicas and every site is healthy.</summary>
+    public Task WaitUntilFullyReplicatedAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        WaitAsync("full redundancy", timeout, status => status.FullyReplicated, cancellationToken);
+
+    private bool IsReady(ClusterStatus status) =>
+        status.MetaLeader is not null
+        && status.Sites.Where(s => s.State == SiteState.Running)
+            .All(s => s.Up && s.ServerHealth is { Ok: true } && (!_options.WithNodes || s.NodeReady));
+
+    private async Task WaitAsync(string phase, TimeSpan timeout, Func<ClusterStatus, bool> done, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        ClusterStatus? last = null;
+        try
+        {
+            while (true)
+            {
+                last = await ReadStatusAsync(deadline.Token);
+                if (done(last))
+                {
+                    return;
+                }
+
+                var dead = Spec.Sites.Select(s => _sites[s.Name])
+                    .Where(s => s.State == SiteState.Running)
+                    .SelectMany(s => s.Describe().Processes.Where(p => !p.Alive).Select(p => $"{s.Spec.Name} {p.Role}"))
+                    .ToList();
+                if (dead.Count > 0)
+                {
+                    throw new PlatformException($"{phase} failed: {string.Join(", ", dead)} exited (see {Spec.LogDirectory})");
+                }
+
+                // Polling the servers' monitoring endpoints is the only signal they offer.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PlatformException($"{phase} did not finish within {timeout.TotalSeconds:0} s: {Explain(last)}");
+        }
+    }
+
+    private static string Explain(ClusterStatus? status)
+    {
+        if (status is null)
+        {
+            return "no server answered";
+        }
+
+        var reasons = new List<string>();
+        if (status.MetaLeader is null)
+        {
+            reasons.Add("no JetStream meta leader");
+        }
+
+        reasons.AddRange(status.Sites.Where(s => !s.ServerAnswers && s.State == SiteState.Running).Select(s => $"{s.Name} server not answering"));
+        reasons.AddRange(status.Sites.Where(s => s.ServerHealth is { Ok: false }).Select(s => $"{s.Name}: {s.ServerHealth!.Error}"));
+        reasons.AddRange(status.MissingAssets.Take(3).Select(a => $"asset {a} missing"));
+        reasons.AddRange(status.Behind.Take(3).Select(b => $"{b.Stream}@{b.Site} {b.Reason}"));
+        return reasons.Count == 0 ? "nodes not ready" : string.Join("; ", reasons);
+    }
+
+    private SiteRuntime Find(string siteName)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _sites.TryGetValue(siteName, out var site)
+            ? site
+            : throw new PlatformException($"unknown site '{siteName}' (sites: {string.Join(", ", Spec.Sites.Select(s => s.Name))})");
+    }
+
+    private async Task StartSiteAsync(SiteSpec spec)
+    {
+        var site = _sites[spec.Name];
+        Directory.CreateDirectory(Spec.DataDirectory(spec.Name));
+        var configPath = Spec.ConfigPath(spec.Name);
+        await File.WriteAllTextAsync(configPath, NatsServerConfig.Render(Spec, spec));
+        File.SetUnixFileMode(configPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        site.Server = await ChildProcesses.StartAsync(
+            _options.NatsServer, ["-c", configPath], Path.Combine(Spec.LogDirectory, $"{spec.Name}-nats.log"));
+        if (_nodeDll is not null)
+        {
+            site.Node = await ChildProcesses.StartAsync(
+                "dotnet", [_nodeDll], Path.Combine(Spec.LogDirectory, $"{spec.Name}-node.log"), NodeEnvironment(spec));
+        }
+
+        site.State = SiteState.Running;
+        _options.Log($"{spec.Name}: started nats-server (pid {site.Server.Id}){(site.Node is null ? "" : $" and node (pid {site.Node.Id})")}");
+    }
+
+    private Dictionary<string, string> NodeEnvironment(SiteSpec site)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = site.NodeUri.ToString().TrimEnd('/'),
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Haetae__Site"] = site.Name,
+            ["Haetae__Nats__User"] = PlatformSecrets.AppUser,
+            ["Haetae__Nats__Password"] = Spec.Secrets.AppPassword,
+        };
+        var urls = Spec.ClientUrls(site.Name);
+        for (var i = 0; i < urls.Count; i++)
+        {
+            environment[$"Haetae__Nats__Urls__{i}"] = urls[i];
+        }
+
+        return environment;
+    }
+
+    private static void DeleteDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    /// <summary>Stops every process it started: nodes first, then servers, each with SIGTERM and then SIGKILL.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await _gate.WaitAsync();
+        try
+        {
+            await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));
+            await Task.WhenAll(_sites.Values.Where(s => s.Server is not null).Select(s => ChildProcesses.StopAsync(s.Server!, _options.StopGrace)));
+            foreach (var site in _sites.Values)
+            {
+                site.State = SiteState.Stopped;
+                site.Server?.Dispose();
+                site.Node?.Dispose();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+            _monitoring.Dispose();
+        }
+    }
+
+    private sealed class SiteRuntime(SiteSpec spec)
+    {
+        public SiteSpec Spec { get; } = spec;
+
+        public SiteState State { get; set; } = SiteState.Stopped;
+
+        public Process? Server { get; set; }
+
+        public Process? Node { get; set; }
+
+        public IEnumerable<Process> Processes => new[] { Server, Node }.OfType<Process>();
+
+        public SiteDescription Describe()
+        {
+            var processes = new List<ProcessInfo>();
+            if (Server is not null)
+            {
+                processes.Add(new ProcessInfo("nats-server", Server.Id, !ChildProcesses.HasExited(Server)));
+            }
+
+            if (Node is not null)
+            {
+                processes.Add(new ProcessInfo("node", Node.Id, !ChildProcesses.HasExited(Node)));
+            }
+
+            return new SiteDescription(Spec, State, processes);
+        }
+    }
+}

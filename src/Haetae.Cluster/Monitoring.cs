@@ -1,0 +1,111 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Haetae.Cluster;
+
+/// <summary>What one nats-server's monitoring endpoint (/jsz) says about JetStream.</summary>
+public sealed record JetStreamReport(
+    [property: JsonPropertyName("meta_cluster")] MetaCluster? MetaCluster,
+    [property: JsonPropertyName("account_details")] IReadOnlyList<AccountReport>? Accounts);
+
+public sealed record MetaCluster(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("leader")] string? Leader,
+    [property: JsonPropertyName("cluster_size")] int ClusterSize);
+
+public sealed record AccountReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("stream_detail")] IReadOnlyList<StreamReport>? Streams);
+
+public sealed record StreamReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("cluster")] StreamCluster? Cluster,
+    [property: JsonPropertyName("state")] StreamState? State);
+
+public sealed record StreamCluster(
+    [property: JsonPropertyName("leader")] string? Leader,
+    [property: JsonPropertyName("replicas")] IReadOnlyList<ReplicaReport>? Replicas);
+
+/// <param name="Current">The server's own claim; it says true long before a rebuilt replica has caught up.</param>
+/// <param name="Lag">Operations the replica is behind the leader, as the leader sees it.</param>
+public sealed record ReplicaReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("current")] bool Current,
+    [property: JsonPropertyName("offline")] bool Offline,
+    [property: JsonPropertyName("lag")] ulong Lag);
+
+public sealed record StreamState(
+    [property: JsonPropertyName("messages")] ulong Messages,
+    [property: JsonPropertyName("last_seq")] ulong LastSequence);
+
+/// <summary>A server's /healthz answer: 200 only when JetStream and every asset it holds are current.</summary>
+public sealed record ServerHealth(bool Ok, string? Error);
+
+/// <summary>Reads the nats-servers' monitoring endpoints and the nodes' health endpoints.</summary>
+public sealed class MonitoringClient : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    public async Task<JetStreamReport?> TryGetJetStreamAsync(SiteSpec site, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _http.GetFromJsonAsync<JetStreamReport>(
+                new Uri(site.MonitorUri, "jsz?accounts=true&streams=true"), cancellationToken);
+        }
+        catch (Exception e) when (IsUnreachable(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The server's own health; null when it does not answer at all.</summary>
+    public async Task<ServerHealth?> TryGetServerHealthAsync(SiteSpec site, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri(site.MonitorUri, "healthz"), cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            string? error = null;
+            try
+            {
+                using var json = JsonDocument.Parse(body);
+                if (json.RootElement.TryGetProperty("error", out var e))
+                {
+                    error = e.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+                error = body;
+            }
+
+            return new ServerHealth(response.IsSuccessStatusCode, response.IsSuccessStatusCode ? null : error ?? response.StatusCode.ToString());
+        }
+        catch (Exception e) when (IsUnreachable(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True when the node at <paramref name="site"/> answers 200 on <paramref name="path"/> (/healthz or /readyz).</summary>
+    public async Task<bool> IsNodeHealthyAsync(SiteSpec site, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri(site.NodeUri, path.TrimStart('/')), cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (IsUnreachable(e, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    private static bool IsUnreachable(Exception e, CancellationToken cancellationToken) =>
+        e is HttpRequestException or JsonException or NotSupportedException
+        || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested);
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,131 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace Haetae.Cluster;
+
+/// <summary>One data center of the local platform: its loopback address and ports.</summary>
+/// <param name="Name">Site name, also the nats-server's server_name and its "dc:" tag.</param>
+/// <param name="Address">The site's own loopback address (127.0.0.x).</param>
+public sealed record SiteSpec(string Name, string Address, int ClientPort, int ClusterPort, int MonitorPort, int NodePort)
+{
+    public string ClientUrl => $"nats://{Address}:{ClientPort}";
+    public string RouteUrl => $"nats-route://{Address}:{ClusterPort}";
+    public Uri MonitorUri => new($"http://{Address}:{MonitorPort}/");
+    public Uri NodeUri => new($"http://{Address}:{NodePort}/");
+}
+
+/// <summary>Generated secrets of one platform: the application, system and route users' passwords.</summary>
+public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword)
+{
+    public const string AppUser = "haetae";
+    public const string SystemUser = "sys";
+    public const string RouteUser = "route";
+
+    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret());
+
+    private static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+}
+
+/// <summary>The whole local platform: its sites, the folder it lives in, and its secrets.</summary>
+public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<SiteSpec> Sites, string RootDirectory, PlatformSecrets Secrets)
+{
+    public static readonly IReadOnlyList<string> DefaultSiteNames = ["pangyo", "chuncheon", "ansan"];
+
+    public SiteSpec Site(string name) =>
+        Sites.FirstOrDefault(s => s.Name == name) ?? throw new PlatformException($"unknown site '{name}' (sites: {string.Join(", ", Sites.Select(s => s.Name))})");
+
+    public bool HasSite(string name) => Sites.Any(s => s.Name == name);
+
+    public string SiteDirectory(string site) => Path.Combine(RootDirectory, site);
+
+    /// <summary>The JetStream store of a site: what a fire destroys.</summary>
+    public string DataDirectory(string site) => Path.Combine(SiteDirectory(site), "data");
+
+    public string ConfigPath(string site) => Path.Combine(SiteDirectory(site), "nats.conf");
+
+    public string LogDirectory => Path.Combine(RootDirectory, "logs");
+
+    public string ControlSocketPath => Path.Combine(RootDirectory, "control.sock");
+
+    /// <summary>Client URLs of every site, <paramref name="localSite"/> first, for a process that runs there.</summary>
+    public IReadOnlyList<string> ClientUrls(string? localSite = null) =>
+        [.. Sites.OrderBy(s => s.Name == localSite ? 0 : 1).Select(s => s.ClientUrl)];
+
+    /// <summary>
+    /// The fixed layout of `haetae up`: site i on 127.0.0.(11+i) with the standard NATS ports, so that
+    /// every site's endpoints are the same from run to run.
+    /// </summary>
+    public static PlatformSpec Local(IReadOnlyList<string> siteNames, string rootDirectory, PlatformSecrets secrets)
+    {
+        ValidateNames(siteNames);
+        var sites = siteNames.Select((name, i) => new SiteSpec(name, $"127.0.0.{11 + i}", 4222, 6222, 8222, 8080)).ToList();
+        return new PlatformSpec("haetae", sites, rootDirectory, secrets);
+    }
+
+    /// <summary>A layout on free ports, for tests and benchmarks that must not collide with each other or with `haetae up`.</summary>
+    public static PlatformSpec Ephemeral(IReadOnlyList<string> siteNames, string rootDirectory)
+    {
+        ValidateNames(siteNames);
+        var sites = siteNames.Select((name, i) =>
+        {
+            var address = $"127.0.0.{11 + i}";
+            return new SiteSpec(name, address, FreePort(address), FreePort(address), FreePort(address), FreePort(address));
+        }).ToList();
+        return new PlatformSpec("haetae", sites, rootDirectory, PlatformSecrets.Generate());
+    }
+
+    public static void ValidateNames(IReadOnlyList<string> siteNames)
+    {
+        if (siteNames.Count < 3)
+        {
+            throw new PlatformException($"at least three sites are needed for three replicas in three data centers (got {siteNames.Count})");
+        }
+
+        if (siteNames.Count > 200)
+        {
+            throw new PlatformException("at most 200 local sites");
+        }
+
+        foreach (var name in siteNames)
+        {
+            if (!SiteName().IsMatch(name))
+            {
+                throw new PlatformException($"site name '{name}' must be lower-case letters, digits and '-', starting with a letter, at most 32 characters");
+            }
+        }
+
+        var duplicate = siteNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new PlatformException($"site '{duplicate.Key}' is named twice");
+        }
+    }
+
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A port free on <paramref name="address"/> now and not handed out before by this process.</summary>
+    private static int FreePort(string address)
+    {
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Parse(address), 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,31}$")]
+    private static partial Regex SiteName();
+}
+
+/// <summary>An operator-facing error: its message is one line that says what is wrong.</summary>
+public sealed class PlatformException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,56 @@
+namespace Haetae.Contracts;
+
+/// <summary>A replicated JetStream asset that every node provisions at start-up.</summary>
+/// <param name="Name">The asset's own name (stream name, bucket name).</param>
+/// <param name="StreamName">The JetStream stream that backs it (KV and object stores are streams too).</param>
+public abstract record Asset(string Name, string StreamName);
+
+/// <summary>A stream holding one shard of a keyed sequence (for example the chats whose id hashes to it).</summary>
+public sealed record StreamAsset(string Name, IReadOnlyList<string> Subjects) : Asset(Name, Name);
+
+/// <summary>A key-value bucket with compare-and-set.</summary>
+public sealed record KvAsset(string Bucket, int History) : Asset(Bucket, "KV_" + Bucket);
+
+/// <summary>An object store for large blobs (photos).</summary>
+public sealed record ObjectStoreAsset(string Bucket) : Asset(Bucket, "OBJ_" + Bucket);
+
+/// <summary>
+/// The catalog of replicated assets. One place names every stream, bucket and object store, so that
+/// provisioning, status and rebuild all agree on what "fully replicated" means.
+/// </summary>
+public static class Assets
+{
+    /// <summary>Every asset keeps one replica in each of three data centers (JetStream's unique_tag "dc:").</summary>
+    public const int Replicas = 3;
+
+    /// <summary>
+    /// Chats are spread over this many streams so that stream leaders spread over the sites: losing a
+    /// site pauses writes only on the shards it led.
+    /// </summary>
+    public const int ChatShards = 8;
+
+    /// <summary>How long JetStream remembers a Nats-Msg-Id, so a retry within it is stored once.</summary>
+    public static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(10);
+
+    public const string AccountsBucket = "accounts";
+    public const string SigningKeysBucket = "signing-keys";
+    public const string MediaStore = "media";
+
+    public static string ChatStream(int shard) => $"CHAT_{shard:D2}";
+
+    /// <summary>Subjects of a chat shard: chat.NN.&lt;chat id&gt;.</summary>
+    public static string ChatSubject(int shard, string chatId) => $"chat.{shard:D2}.{chatId}";
+
+    public static IReadOnlyList<StreamAsset> ChatStreams { get; } =
+        [.. Enumerable.Range(0, ChatShards).Select(s => new StreamAsset(ChatStream(s), [$"chat.{s:D2}.>"]))];
+
+    public static IReadOnlyList<KvAsset> Buckets { get; } =
+    [
+        new KvAsset(AccountsBucket, History: 1),
+        new KvAsset(SigningKeysBucket, History: 5),
+    ];
+
+    public static IReadOnlyList<ObjectStoreAsset> ObjectStores { get; } = [new ObjectStoreAsset(MediaStore)];
+
+    public static IReadOnlyList<Asset> All { get; } = [.. ChatStreams, .. Buckets, .. ObjectStores];
+}

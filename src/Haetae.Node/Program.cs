@@ -1,0 +1,33 @@
+using Haetae.Node;
+using Haetae.Store;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+var builder = WebApplication.CreateBuilder(args);
+
+var node = builder.Configuration.GetSection("Haetae").Get<NodeOptions>() ?? new NodeOptions();
+node.Validate();
+var nats = builder.Configuration.GetSection("Haetae:Nats").Get<NatsSettings>() ?? new NatsSettings();
+nats.ClientName = $"node-{node.Site}";
+nats.Validate();
+
+builder.Services.AddSingleton(node);
+builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(nats.ToOpts()));
+builder.Services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
+builder.Services.AddSingleton<Provisioning>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<Provisioning>());
+builder.Services.AddProblemDetails();
+builder.Services.AddHealthChecks()
+    .AddCheck<StoreReadyCheck>("store", tags: ["ready"]);
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+// Liveness: the process answers. Readiness: it can serve (store connected, JetStream answering, assets provisioned).
+app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
+app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
+app.MapGet("/", () => TypedResults.Ok(new { service = "haetae", site = node.Site }));
+
+await app.RunAsync();

@@ -1,0 +1,55 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Haetae.Store;
+
+/// <summary>
+/// Publishes to a replicated stream and retries until JetStream acknowledges. Every retry carries the
+/// same message id, which JetStream's duplicate window turns into "stored once".
+/// </summary>
+public static class ReplicatedPublisher
+{
+    /// <summary>
+    /// Publishes <paramref name="data"/> with <paramref name="messageId"/> as Nats-Msg-Id, retrying
+    /// through leader elections and reconnects until acknowledged or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    /// <returns>The acknowledgement; <c>Duplicate</c> is true when an earlier attempt had already stored it.</returns>
+    public static async Task<PubAckResponse> PublishAsync<T>(
+        INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(messageId);
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, cancellationToken: cancellationToken);
+                ack.EnsureSuccess();
+                return ack;
+            }
+            catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 500));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Failures that a site loss or an election produce and that a retry with the same message id
+    /// resolves: no responders, a request that timed out, a dropped connection.
+    /// </summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        NatsJSDuplicateMessageException => false,
+        NatsJSApiException api => api.Error.Code is 503 or 408,
+        NatsNoRespondersException => true,
+        NatsJSPublishNoResponseException => true,
+        NatsJSException => true,
+        NatsException => true,
+        TimeoutException => true,
+        OperationCanceledException => true,
+        _ => false,
+    };
+}
