@@ -42,6 +42,9 @@ public sealed record AssetPlacement(string Stream, string? Leader, IReadOnlyList
 /// <summary>A replica that is not caught up, and how we know.</summary>
 public sealed record LaggingReplica(string Stream, string Site, string Reason);
 
+/// <summary>What one site's endpoints answered (null: did not answer).</summary>
+public sealed record SiteReading(SiteDescription Site, JetStreamReport? Jsz, ServerHealth? Health, bool NodeReady);
+
 /// <summary>One reading of the whole platform, taken from every server's monitoring endpoint.</summary>
 public sealed record ClusterStatus(
     string? MetaLeader,
@@ -68,9 +71,14 @@ public sealed record ClusterStatus(
             var jsz = monitoring.TryGetJetStreamAsync(site.Spec, cancellationToken);
             var health = monitoring.TryGetServerHealthAsync(site.Spec, cancellationToken);
             var ready = checkNodes ? monitoring.IsNodeHealthyAsync(site.Spec, "/readyz", cancellationToken) : Task.FromResult(false);
-            return (Site: site, Jsz: await jsz, Health: await health, NodeReady: await ready);
+            return new SiteReading(site, await jsz, await health, await ready);
         }));
+        return Compute(readings);
+    }
 
+    /// <summary>The decision part of <see cref="ReadAsync"/>: from what each site's endpoints said to one status.</summary>
+    public static ClusterStatus Compute(IReadOnlyList<SiteReading> readings)
+    {
         var metaLeader = readings
             .Select(r => r.Jsz?.MetaCluster?.Leader)
             .Where(l => !string.IsNullOrEmpty(l))

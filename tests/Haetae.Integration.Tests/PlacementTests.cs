@@ -1,0 +1,139 @@
+using System.Net;
+using Haetae.Contracts;
+using Haetae.Store;
+using Haetae.Testing;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Haetae.Integration.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class SharedClusterCollection : ICollectionFixture<SharedClusterFixture>
+{
+    public const string Name = "shared cluster";
+}
+
+/// <summary>A running platform: where replicas live, what the nodes report, who may manage servers.</summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class PlacementTests(SharedClusterFixture fixture)
+{
+    private TestCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Every_replicated_asset_has_its_three_replicas_on_three_different_sites()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var connection = await Cluster.ConnectAsync();
+        var js = new NatsJSContext(connection);
+        var siteNames = Cluster.Spec.Sites.Select(s => s.Name).ToHashSet();
+
+        foreach (var asset in Assets.All)
+        {
+            var stream = await js.GetStreamAsync(asset.StreamName, cancellationToken: ct);
+            var cluster = stream.Info.Cluster!;
+            var peers = new[] { cluster.Leader! }.Concat(cluster.Replicas!.Select(r => r.Name)).ToList();
+
+            Assert.Equal(Assets.Replicas, stream.Info.Config.NumReplicas);
+            Assert.Equal(3, peers.Count);
+            Assert.Equal(3, peers.Distinct().Count());
+            Assert.All(peers, peer => Assert.Contains(peer, siteNames));
+        }
+    }
+
+    [Fact]
+    public async Task Status_read_from_monitoring_endpoints_shows_a_fully_replicated_platform()
+    {
+        var status = await Cluster.Platform.ReadStatusAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(status.FullyReplicated, string.Join("; ", status.Behind.Select(b => $"{b.Stream}@{b.Site}: {b.Reason}")));
+        Assert.Contains(status.MetaLeader, Cluster.Spec.Sites.Select(s => s.Name));
+        Assert.Empty(status.MissingAssets);
+        Assert.Equal(Assets.All.Count, status.Assets.Count);
+        Assert.Equal(Assets.All.Count, status.Sites.Sum(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders));
+        Assert.All(status.Sites, site =>
+        {
+            Assert.True(site.Up);
+            Assert.True(site.NodeReady);
+            Assert.Equal(["nats-server", "node"], site.Processes.Select(p => p.Role));
+        });
+    }
+
+    [Fact]
+    public async Task Every_node_answers_healthz_and_readyz()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient();
+        foreach (var site in Cluster.Spec.Sites)
+        {
+            using var live = await http.GetAsync(new Uri(site.NodeUri, "healthz"), ct);
+            using var ready = await http.GetAsync(new Uri(site.NodeUri, "readyz"), ct);
+
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync(ct));
+        }
+    }
+
+    [Fact]
+    public async Task Provisioning_again_is_a_no_op()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var connection = await Cluster.ConnectAsync();
+        var js = new NatsJSContext(connection);
+        var before = await CreatedTimesAsync(js, ct);
+
+        await AssetProvisioner.ProvisionAsync(connection, ct);
+
+        var after = await CreatedTimesAsync(js, ct);
+        Assert.Equal(before, after);
+        Assert.Equal(Assets.All.Count, after.Count);
+    }
+
+    [Fact]
+    public async Task Application_account_cannot_reach_the_server_management_api_but_the_system_account_can()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string subject = "$JS.API.SERVER.REMOVE";
+        const string request = """{"peer":"no-such-server"}""";
+
+        await using var system = await Cluster.ConnectSystemAsync();
+        var answer = await system.RequestAsync<string, string>(subject, request, cancellationToken: ct);
+        Assert.Contains("error", answer.Data, StringComparison.Ordinal);
+
+        await using var app = await Cluster.ConnectAsync();
+        var denied = await Assert.ThrowsAnyAsync<NatsException>(
+            async () => await app.RequestAsync<string, string>(subject, request, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(1) }, cancellationToken: ct));
+        Assert.IsNotType<NatsJSException>(denied);
+    }
+
+    [Fact]
+    public async Task Rendered_configuration_passes_the_servers_own_check()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var site in Cluster.Spec.Sites)
+        {
+            using var check = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("nats-server", ["-t", "-c", Cluster.Spec.ConfigPath(site.Name)])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            })!;
+            var output = await check.StandardError.ReadToEndAsync(ct) + await check.StandardOutput.ReadToEndAsync(ct);
+            await check.WaitForExitAsync(ct);
+
+            Assert.True(check.ExitCode == 0, output);
+            Assert.Contains("is valid", output, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<Dictionary<string, DateTimeOffset>> CreatedTimesAsync(NatsJSContext js, CancellationToken ct)
+    {
+        var times = new Dictionary<string, DateTimeOffset>();
+        foreach (var asset in Assets.All)
+        {
+            var stream = await js.GetStreamAsync(asset.StreamName, cancellationToken: ct);
+            times[asset.StreamName] = stream.Info.Created;
+        }
+
+        return times;
+    }
+}

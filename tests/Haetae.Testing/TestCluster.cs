@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Haetae.Cluster;
+using Haetae.Store;
+using NATS.Client.Core;
+using Xunit;
+
+namespace Haetae.Testing;
+
+/// <summary>
+/// A real three-site platform for a test: nats-servers (and optionally nodes) on free ports, in a
+/// temporary folder, started, burned and rebuilt through <see cref="LocalPlatform"/>, the same code as
+/// the `haetae` CLI. Disposing stops every process and deletes the folder, whatever the test did; if the
+/// test process itself dies, the kernel kills the children (parent-death signal) and the next run
+/// deletes the folder.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private const string FolderPrefix = "haetae-test-";
+
+    private TestCluster(LocalPlatform platform, string home)
+    {
+        Platform = platform;
+        Home = home;
+    }
+
+    public LocalPlatform Platform { get; }
+
+    /// <summary>The folder to pass as `haetae --home` to reach this cluster from the CLI.</summary>
+    public string Home { get; }
+
+    public PlatformSpec Spec => Platform.Spec;
+
+    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        DeleteFoldersOfDeadRuns();
+        var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var root = Path.Combine(home, "local");
+        Directory.CreateDirectory(root);
+        try
+        {
+            var spec = PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root);
+            var options = new LocalPlatformOptions { WithNodes = withNodes, Log = log ?? (_ => { }) };
+            var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
+            var cluster = new TestCluster(platform, home);
+            if (!withNodes)
+            {
+                // Nodes provision the replicated assets; without them, the harness does what a node would.
+                await using var connection = await cluster.ConnectAsync();
+                await AssetProvisioner.ProvisionAsync(connection, cancellationToken);
+                await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            }
+
+            return cluster;
+        }
+        catch
+        {
+            Directory.Delete(home, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>A client connection to the application account that knows every site, <paramref name="localSite"/> first.</summary>
+    public async Task<NatsConnection> ConnectAsync(string? localSite = null)
+    {
+        var settings = new NatsSettings
+        {
+            Urls = [.. Spec.ClientUrls(localSite)],
+            User = PlatformSecrets.AppUser,
+            Password = Spec.Secrets.AppPassword,
+            ClientName = "test",
+        };
+        var connection = new NatsConnection(settings.ToOpts());
+        await connection.ConnectAsync();
+        return connection;
+    }
+
+    /// <summary>A connection to the system account (server management), for tests of what only it may do.</summary>
+    public async Task<NatsConnection> ConnectSystemAsync()
+    {
+        var connection = new NatsConnection(NatsOpts.Default with
+        {
+            Url = string.Join(",", Spec.ClientUrls()),
+            AuthOpts = NatsAuthOpts.Default with { Username = PlatformSecrets.SystemUser, Password = Spec.Secrets.SystemPassword },
+            RequestTimeout = TimeSpan.FromSeconds(2),
+        });
+        await connection.ConnectAsync();
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Platform.DisposeAsync();
+        if (Directory.Exists(Home))
+        {
+            Directory.Delete(Home, recursive: true);
+        }
+    }
+
+    /// <summary>Removes folders left by test runs whose process is gone (their servers died with them).</summary>
+    private static void DeleteFoldersOfDeadRuns()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
+        {
+            var name = Path.GetFileName(folder)[FolderPrefix.Length..];
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && int.TryParse(name[..dash], out var pid) && pid != Environment.ProcessId && !IsAlive(pid))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Another run is cleaning it up at the same moment.
+                }
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>One cluster with nodes, shared by a collection of tests that do not burn anything.</summary>
+public sealed class SharedClusterFixture : IAsyncLifetime
+{
+    private TestCluster? _cluster;
+
+    public TestCluster Cluster => _cluster ?? throw new InvalidOperationException("The shared cluster has not started.");
+
+    public async ValueTask InitializeAsync() => _cluster = await TestCluster.StartAsync(withNodes: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}
