@@ -1,0 +1,97 @@
+using Haetae.Contracts;
+
+namespace Haetae.Cluster.Tests;
+
+/// <summary>Deciding redundancy from what the servers' monitoring endpoints said.</summary>
+public sealed class ClusterStatusTests
+{
+    private static readonly PlatformSpec Spec = PlatformSpec.Local(PlatformSpec.DefaultSiteNames, "/x", PlatformSecrets.Generate());
+
+    private static SiteDescription Site(string name, SiteState state = SiteState.Running) =>
+        new(Spec.Site(name), state, [new ProcessInfo("nats-server", 1, state == SiteState.Running)]);
+
+    /// <summary>Every asset led by pangyo, with the other two as caught-up followers.</summary>
+    private static JetStreamReport Report(string server, Func<string, ReplicaReport>? replica = null) => new(
+        new MetaCluster("haetae", "pangyo", 3),
+        [new AccountReport(NatsServerConfig.AppAccount, [.. Assets.All.Select(a => new StreamReport(
+            a.StreamName,
+            new StreamCluster("pangyo", [.. new[] { "chuncheon", "ansan" }.Select(r => replica?.Invoke(r) ?? new ReplicaReport(r, true, false, 0))]),
+            new StreamState(10, 10)))])]);
+
+    private static readonly ServerHealth Ok = new(true, null);
+
+    [Fact]
+    public void Three_healthy_sites_with_caught_up_replicas_are_fully_replicated()
+    {
+        var status = ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
+            new SiteReading(Site("ansan"), Report("ansan"), Ok, true),
+        ]);
+
+        Assert.True(status.FullyReplicated);
+        Assert.Equal("pangyo", status.MetaLeader);
+        Assert.Equal(Assets.ChatShards, status.Sites[0].StreamLeaders);
+        Assert.Equal(Assets.Buckets.Count, status.Sites[0].KvLeaders);
+        Assert.Equal(Assets.ObjectStores.Count, status.Sites[0].ObjectStoreLeaders);
+        Assert.Equal(0, status.Sites[1].StreamLeaders);
+    }
+
+    [Fact]
+    public void A_server_whose_healthz_fails_is_behind_even_when_stream_info_says_current()
+    {
+        var status = ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), new ServerHealth(false, "JetStream stream 'APP > CHAT_03' is not current"), true),
+            new SiteReading(Site("ansan"), Report("ansan"), Ok, true),
+        ]);
+
+        Assert.False(status.FullyReplicated);
+        var behind = Assert.Single(status.Behind);
+        Assert.Equal(new LaggingReplica("*", "chuncheon", "JetStream stream 'APP > CHAT_03' is not current"), behind);
+    }
+
+    [Fact]
+    public void A_lagging_replica_seen_by_the_leader_is_behind()
+    {
+        var lagging = (string r) => new ReplicaReport(r, r != "ansan", false, r == "ansan" ? 42ul : 0);
+        var status = ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo"), Report("pangyo", lagging), Ok, true),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
+            new SiteReading(Site("ansan"), Report("ansan"), Ok, true),
+        ]);
+
+        Assert.False(status.FullyReplicated);
+        Assert.Equal(Assets.All.Count, status.Behind.Count);
+        Assert.All(status.Behind, b => Assert.Equal(("ansan", "not current (42 operations behind)"), (b.Site, b.Reason)));
+    }
+
+    [Fact]
+    public void A_burned_site_means_no_full_redundancy_and_its_assets_are_listed_missing_only_if_nobody_has_them()
+    {
+        var status = ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
+            new SiteReading(Site("ansan", SiteState.Burned), null, null, false),
+        ]);
+
+        Assert.False(status.FullyReplicated);
+        Assert.Empty(status.MissingAssets);
+        Assert.False(status.Sites[2].Up);
+        Assert.False(status.Sites[2].ServerAnswers);
+    }
+
+    [Fact]
+    public void An_asset_no_server_reports_is_missing()
+    {
+        var partial = new JetStreamReport(new MetaCluster("haetae", "pangyo", 3), [new AccountReport(NatsServerConfig.AppAccount, [])]);
+        var status = ClusterStatus.Compute([.. PlatformSpec.DefaultSiteNames.Select(n => new SiteReading(Site(n), partial, Ok, true))]);
+
+        Assert.False(status.FullyReplicated);
+        Assert.Equal(Assets.All.Select(a => a.StreamName).Order(StringComparer.Ordinal), status.MissingAssets);
+    }
+}
