@@ -63,6 +63,16 @@ public sealed record ClusterStatus(
         && Behind.Count == 0
         && Assets.All(a => a.Leader is not null && a.Peers.Distinct().Count() == Haetae.Contracts.Assets.Replicas);
 
+    /// <summary>
+    /// A follower this close to its leader is caught up: under load there are always a few operations in
+    /// flight, and requiring zero would never let a rebuild finish while people write. The stream info's
+    /// own "current" flag is not used at all; each server's /healthz is the authority on catching up.
+    /// </summary>
+    public const ulong CaughtUpLag = 100;
+
+    /// <summary>A replica the leader has not heard from for this long is offline (leaders contact followers every second or so).</summary>
+    public static readonly TimeSpan SilentReplica = TimeSpan.FromSeconds(3);
+
     public static async Task<ClusterStatus> ReadAsync(
         PlatformDescription platform, MonitoringClient monitoring, bool checkNodes, CancellationToken cancellationToken)
     {
@@ -97,29 +107,32 @@ public sealed record ClusterStatus(
             .GroupBy(v => v.Stream.Name)
             .ToDictionary(g => g.Key, g => g.FirstOrDefault(v => v.Stream.Cluster?.Leader == v.Server).Stream ?? g.First().Stream);
 
+        var answering = readings.Where(r => r.Jsz is not null).Select(r => r.Site.Spec.Name).ToHashSet();
         var placements = new List<AssetPlacement>();
         var behind = new List<LaggingReplica>();
         foreach (var (name, view) in views.OrderBy(v => v.Key, StringComparer.Ordinal))
         {
-            var leader = view.Cluster?.Leader;
+            // A leader that no longer answers is a stale claim: the survivors are still electing.
+            var leader = view.Cluster?.Leader is { Length: > 0 } named && answering.Contains(named) ? named : null;
             var replicas = view.Cluster?.Replicas ?? [];
-            var peers = (leader is null ? [] : new[] { leader }).Concat(replicas.Select(r => r.Name)).ToList();
-            placements.Add(new AssetPlacement(name, string.IsNullOrEmpty(leader) ? null : leader, peers, view.State?.Messages ?? 0));
-            foreach (var replica in replicas)
+            var peers = (view.Cluster?.Leader is { Length: > 0 } claimed ? new[] { claimed } : []).Concat(replicas.Select(r => r.Name)).ToList();
+            placements.Add(new AssetPlacement(name, leader, peers, view.State?.Messages ?? 0));
+            if (leader is null)
             {
-                if (replica.Offline)
-                {
-                    behind.Add(new LaggingReplica(name, replica.Name, "offline"));
-                }
-                else if (!replica.Current || replica.Lag > 0)
-                {
-                    behind.Add(new LaggingReplica(name, replica.Name, replica.Current ? $"{replica.Lag} operations behind" : $"not current ({replica.Lag} operations behind)"));
-                }
+                behind.Add(new LaggingReplica(name, view.Cluster?.Leader is { Length: > 0 } gone ? gone : "-", "no leader (election under way)"));
+                continue;
             }
 
-            if (string.IsNullOrEmpty(leader))
+            foreach (var replica in replicas)
             {
-                behind.Add(new LaggingReplica(name, "-", "no leader"));
+                if (replica.Offline || replica.SinceLastContact > SilentReplica)
+                {
+                    behind.Add(new LaggingReplica(name, replica.Name, $"offline (not heard from for {replica.SinceLastContact.TotalSeconds:0} s)"));
+                }
+                else if (replica.Lag > CaughtUpLag)
+                {
+                    behind.Add(new LaggingReplica(name, replica.Name, $"{replica.Lag} operations behind"));
+                }
             }
         }
 

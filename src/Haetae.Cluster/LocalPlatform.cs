@@ -139,6 +139,7 @@ public sealed class LocalPlatform : IAsyncDisposable
             status => status.FullyReplicated,
             cancellationToken);
         elapsed.Stop();
+        _options.Log($"{siteName}: rebuilt; full redundancy after {elapsed.Elapsed.TotalSeconds:0.0} s");
         return elapsed.Elapsed;
     }
 
@@ -227,14 +228,26 @@ public sealed class LocalPlatform : IAsyncDisposable
 
         site.Server = await ChildProcesses.StartAsync(
             _options.NatsServer, ["-c", configPath], Path.Combine(Spec.LogDirectory, $"{spec.Name}-nats.log"));
+        _ = ReportUnexpectedExitAsync(site, site.Server, "nats-server");
         if (_nodeDll is not null)
         {
             site.Node = await ChildProcesses.StartAsync(
                 "dotnet", [_nodeDll], Path.Combine(Spec.LogDirectory, $"{spec.Name}-node.log"), NodeEnvironment(spec));
+            _ = ReportUnexpectedExitAsync(site, site.Node, "node");
         }
 
         site.State = SiteState.Running;
         _options.Log($"{spec.Name}: started nats-server (pid {site.Server.Id}){(site.Node is null ? "" : $" and node (pid {site.Node.Id})")}");
+    }
+
+    /// <summary>A process that dies while its site runs (not burned, not stopped) is news for the operator.</summary>
+    private async Task ReportUnexpectedExitAsync(SiteRuntime site, Process process, string role)
+    {
+        await process.WaitForExitAsync();
+        if (site.State == SiteState.Running && !_disposed && (site.Server == process || site.Node == process))
+        {
+            _options.Log($"{site.Spec.Name}: {role} (pid {process.Id}) exited unexpectedly with code {process.ExitCode}; see {Spec.LogDirectory}");
+        }
     }
 
     private Dictionary<string, string> NodeEnvironment(SiteSpec site)

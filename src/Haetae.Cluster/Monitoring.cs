@@ -27,13 +27,18 @@ public sealed record StreamCluster(
     [property: JsonPropertyName("leader")] string? Leader,
     [property: JsonPropertyName("replicas")] IReadOnlyList<ReplicaReport>? Replicas);
 
-/// <param name="Current">The server's own claim; it says true long before a rebuilt replica has caught up.</param>
+/// <remarks>The server's own "current" flag is left out on purpose: it says true long before a rebuilt replica has caught up.</remarks>
 /// <param name="Lag">Operations the replica is behind the leader, as the leader sees it.</param>
+/// <param name="ActiveNanoseconds">Time since the leader last heard from the replica, in nanoseconds.</param>
 public sealed record ReplicaReport(
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("current")] bool Current,
     [property: JsonPropertyName("offline")] bool Offline,
-    [property: JsonPropertyName("lag")] ulong Lag);
+    [property: JsonPropertyName("lag")] ulong Lag,
+    [property: JsonPropertyName("active")] long ActiveNanoseconds)
+{
+    /// <summary>How long ago the leader last heard from this replica.</summary>
+    public TimeSpan SinceLastContact => TimeSpan.FromTicks(ActiveNanoseconds / 100);
+}
 
 public sealed record StreamState(
     [property: JsonPropertyName("messages")] ulong Messages,

@@ -20,7 +20,7 @@ public static class AssetProvisioner
     /// only some of them; the others see no response at all. So each asset gets a few seconds, and an
     /// unanswered create is asked again (by then the asset exists and the create is a no-op).
     /// </summary>
-    public static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(4);
+    public static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Provisions every asset of the catalog, all at once, each retried until it answers or cancelled.</summary>
     public static async Task ProvisionAsync(NatsConnection connection, CancellationToken cancellationToken)

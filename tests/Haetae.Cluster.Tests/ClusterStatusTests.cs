@@ -15,7 +15,7 @@ public sealed class ClusterStatusTests
         new MetaCluster("haetae", "pangyo", 3),
         [new AccountReport(NatsServerConfig.AppAccount, [.. Assets.All.Select(a => new StreamReport(
             a.StreamName,
-            new StreamCluster("pangyo", [.. new[] { "chuncheon", "ansan" }.Select(r => replica?.Invoke(r) ?? new ReplicaReport(r, true, false, 0))]),
+            new StreamCluster("pangyo", [.. new[] { "chuncheon", "ansan" }.Select(r => replica?.Invoke(r) ?? new ReplicaReport(r, false, 0, 5_000_000))]),
             new StreamState(10, 10)))])]);
 
     private static readonly ServerHealth Ok = new(true, null);
@@ -56,7 +56,7 @@ public sealed class ClusterStatusTests
     [Fact]
     public void A_lagging_replica_seen_by_the_leader_is_behind()
     {
-        var lagging = (string r) => new ReplicaReport(r, r != "ansan", false, r == "ansan" ? 42ul : 0);
+        var lagging = (string r) => new ReplicaReport(r, false, r == "ansan" ? 4200ul : 0, 5_000_000);
         var status = ClusterStatus.Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo", lagging), Ok, true),
@@ -66,7 +66,25 @@ public sealed class ClusterStatusTests
 
         Assert.False(status.FullyReplicated);
         Assert.Equal(Assets.All.Count, status.Behind.Count);
-        Assert.All(status.Behind, b => Assert.Equal(("ansan", "not current (42 operations behind)"), (b.Site, b.Reason)));
+        Assert.All(status.Behind, b => Assert.Equal(("ansan", "4200 operations behind"), (b.Site, b.Reason)));
+    }
+
+    [Fact]
+    public void Operations_in_flight_under_load_count_as_caught_up_and_offline_does_not()
+    {
+        var inFlight = (string r) => new ReplicaReport(r, false, ClusterStatus.CaughtUpLag, 900_000_000);
+        var offline = (string r) => new ReplicaReport(r, false, 0, r == "chuncheon" ? 4_000_000_000 : 5_000_000);
+        ClusterStatus Read(Func<string, ReplicaReport> replica) => ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo"), Report("pangyo", replica), Ok, true),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
+            new SiteReading(Site("ansan"), Report("ansan"), Ok, true),
+        ]);
+
+        Assert.True(Read(inFlight).FullyReplicated);
+        var down = Read(offline);
+        Assert.False(down.FullyReplicated);
+        Assert.All(down.Behind, b => Assert.Equal(("chuncheon", "offline (not heard from for 4 s)"), (b.Site, b.Reason)));
     }
 
     [Fact]
@@ -83,6 +101,21 @@ public sealed class ClusterStatusTests
         Assert.Empty(status.MissingAssets);
         Assert.False(status.Sites[2].Up);
         Assert.False(status.Sites[2].ServerAnswers);
+    }
+
+    [Fact]
+    public void A_leader_whose_server_does_not_answer_means_an_election_is_under_way()
+    {
+        var status = ClusterStatus.Compute(
+        [
+            new SiteReading(Site("pangyo", SiteState.Burned), null, null, false),
+            new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
+            new SiteReading(Site("ansan"), Report("ansan"), Ok, true),
+        ]);
+
+        Assert.All(status.Assets, a => Assert.Null(a.Leader));
+        Assert.Equal(Assets.All.Count, status.Behind.Count(b => b.Reason == "no leader (election under way)" && b.Site == "pangyo"));
+        Assert.Equal(0, status.Sites[0].StreamLeaders);
     }
 
     [Fact]

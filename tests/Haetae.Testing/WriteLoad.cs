@@ -22,14 +22,19 @@ public sealed class WriteLoad : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task _loop;
 
-    private WriteLoad(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration)
+    private readonly TimeSpan? _attemptTimeout;
+
+    private WriteLoad(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration, TimeSpan? attemptTimeout)
     {
+        _attemptTimeout = attemptTimeout;
         _stop = new CancellationTokenSource(maxDuration);
         _loop = Task.Run(() => RunAsync(js, subject, idPrefix, maxMessages, _stop.Token));
     }
 
-    public static WriteLoad Start(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration) =>
-        new(js, subject, idPrefix, maxMessages, maxDuration);
+    /// <param name="attemptTimeout">Per-attempt acknowledgement timeout; default <see cref="ReplicatedPublisher.AttemptTimeout"/>.</param>
+    public static WriteLoad Start(
+        INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration, TimeSpan? attemptTimeout = null) =>
+        new(js, subject, idPrefix, maxMessages, maxDuration, attemptTimeout);
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
@@ -101,7 +106,7 @@ public sealed class WriteLoad : IAsyncDisposable
             var started = _clock.Elapsed;
             try
             {
-                var ack = await ReplicatedPublisher.PublishAsync(js, subject, id, id, stop);
+                var ack = await ReplicatedPublisher.PublishAsync(js, subject, id, id, stop, _attemptTimeout);
                 Record(new AckedWrite(id, ack.Seq, ack.Duplicate, _clock.Elapsed, _clock.Elapsed - started));
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -1,0 +1,13 @@
+using Haetae.Bench;
+
+// Whole-system measurements on real local sites. Usage: dotnet run -c Release --project bench/Haetae.Bench -- foundation [runs]
+var runs = args.Length > 1 && int.TryParse(args[1], out var n) ? n : 5;
+switch (args.FirstOrDefault() ?? "foundation")
+{
+    case "foundation":
+        await FoundationBench.RunAsync(runs, Console.Out);
+        return 0;
+    default:
+        await Console.Error.WriteLineAsync($"unknown benchmark '{args[0]}' (known: foundation)");
+        return 2;
+}
