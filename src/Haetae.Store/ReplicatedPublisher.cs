@@ -16,17 +16,15 @@ public static class ReplicatedPublisher
     /// </summary>
     /// <returns>The acknowledgement; <c>Duplicate</c> is true when an earlier attempt had already stored it.</returns>
     public static async Task<PubAckResponse> PublishAsync<T>(
-        INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken, TimeSpan? attemptTimeout = null)
+        INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(messageId);
         var delay = TimeSpan.FromMilliseconds(50);
         while (true)
         {
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attempt.CancelAfter(attemptTimeout ?? AttemptTimeout);
             try
             {
-                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, cancellationToken: attempt.Token);
+                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, cancellationToken: cancellationToken);
                 ack.EnsureSuccess();
                 return ack;
             }
@@ -37,13 +35,6 @@ public static class ReplicatedPublisher
             }
         }
     }
-
-    /// <summary>
-    /// How long one attempt waits for its acknowledgement. While a stream elects a leader its writes get
-    /// no answer at all, so this bounds how late a writer notices the new leader. Healthy acknowledgements
-    /// take milliseconds (p99 18 ms pipelined on loopback), so a second leaves a wide margin.
-    /// </summary>
-    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Failures that a site loss or an election produce and that a retry with the same message id

@@ -89,20 +89,7 @@ public sealed class FireAndRebuildTests
 
         await cluster.DisposeAsync();
 
-        Assert.All(pids, pid => Assert.False(IsAlive(pid), $"process {pid} outlived the harness"));
+        Assert.All(pids, pid => Assert.False(ChildProcesses.IsAlive(pid), $"process {pid} outlived the harness"));
         Assert.False(Directory.Exists(cluster.Home));
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 }

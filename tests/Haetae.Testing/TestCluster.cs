@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Haetae.Cluster;
 using Haetae.Store;
 using NATS.Client.Core;
@@ -103,7 +102,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             var name = Path.GetFileName(folder)[FolderPrefix.Length..];
             var dash = name.IndexOf('-', StringComparison.Ordinal);
-            if (dash > 0 && int.TryParse(name[..dash], out var pid) && pid != Environment.ProcessId && !IsAlive(pid))
+            if (dash > 0 && int.TryParse(name[..dash], out var pid) && pid != Environment.ProcessId && !ChildProcesses.IsAlive(pid))
             {
                 try
                 {
@@ -114,19 +113,6 @@ public sealed class TestCluster : IAsyncDisposable
                     // Another run is cleaning it up at the same moment.
                 }
             }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
         }
     }
 }

@@ -22,19 +22,14 @@ public sealed class WriteLoad : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task _loop;
 
-    private readonly TimeSpan? _attemptTimeout;
-
-    private WriteLoad(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration, TimeSpan? attemptTimeout)
+    private WriteLoad(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration)
     {
-        _attemptTimeout = attemptTimeout;
         _stop = new CancellationTokenSource(maxDuration);
         _loop = Task.Run(() => RunAsync(js, subject, idPrefix, maxMessages, _stop.Token));
     }
 
-    /// <param name="attemptTimeout">Per-attempt acknowledgement timeout; default <see cref="ReplicatedPublisher.AttemptTimeout"/>.</param>
-    public static WriteLoad Start(
-        INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration, TimeSpan? attemptTimeout = null) =>
-        new(js, subject, idPrefix, maxMessages, maxDuration, attemptTimeout);
+    public static WriteLoad Start(INatsJSContext js, string subject, string idPrefix, int maxMessages, TimeSpan maxDuration) =>
+        new(js, subject, idPrefix, maxMessages, maxDuration);
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
@@ -106,7 +101,7 @@ public sealed class WriteLoad : IAsyncDisposable
             var started = _clock.Elapsed;
             try
             {
-                var ack = await ReplicatedPublisher.PublishAsync(js, subject, id, id, stop, _attemptTimeout);
+                var ack = await ReplicatedPublisher.PublishAsync(js, subject, id, id, stop);
                 Record(new AckedWrite(id, ack.Seq, ack.Duplicate, _clock.Elapsed, _clock.Elapsed - started));
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
