@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Haetae.Cluster;
 
@@ -9,6 +10,22 @@ namespace Haetae.Cli;
 internal static class HaetaeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        // Ctrl+C and SIGTERM are ours to handle: `up` needs longer than System.CommandLine's 2 s grace to stop
+        // nodes, then servers, each with its own grace period.
+        using var stop = new CancellationTokenSource();
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        return await RunAsync(args, output, error, stop.Token);
+    }
+
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stopping)
     {
         var home = new Option<string>("--home")
         {
@@ -25,25 +42,25 @@ internal static class HaetaeCommand
         var site = new Argument<string>("site") { Description = "The site's name, for example pangyo" };
 
         var up = new Command("up", "Start the local sites (nats-server and Haetae node each), wait until ready, run until Ctrl+C") { sites, fresh };
-        up.SetAction((parse, ct) => Guard(error, () => UpAsync(LocalRoot(parse.GetValue(home)!), parse.GetValue(sites)!, parse.GetValue(fresh), output, ct)));
+        up.SetAction(parse => GuardAsync(error, () => UpAsync(LocalRoot(parse.GetValue(home)!), parse.GetValue(sites)!, parse.GetValue(fresh), output, stopping)));
 
         var status = new Command("status", "Show each site, its processes, the meta leader, leaders per site and replicas behind");
-        status.SetAction((parse, ct) => Guard(error, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, ct)));
+        status.SetAction(parse => GuardAsync(error, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, stopping)));
 
         var fire = new Command("fire", "Burn a site: kill all its processes at once (SIGKILL) and delete its data") { site };
-        fire.SetAction((parse, ct) => Guard(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, ct)));
+        fire.SetAction(parse => GuardAsync(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, stopping)));
 
         var rebuild = new Command("rebuild", "Start a burned site again, empty, and wait until every asset has three caught-up replicas") { site };
-        rebuild.SetAction((parse, ct) => Guard(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, ct)));
+        rebuild.SetAction(parse => GuardAsync(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, stopping)));
 
         var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild };
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
     internal static string LocalRoot(string home) => Path.Combine(Path.GetFullPath(home), "local");
 
     /// <summary>Operator errors print as one line and exit 1; anything else is a bug and keeps its stack trace.</summary>
-    private static async Task<int> Guard(TextWriter error, Func<Task<int>> action)
+    private static async Task<int> GuardAsync(TextWriter error, Func<Task<int>> action)
     {
         try
         {
@@ -53,6 +70,11 @@ internal static class HaetaeCommand
         {
             await error.WriteLineAsync($"haetae: {e.Message}");
             return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("haetae: interrupted; everything it started has been stopped");
+            return 130;
         }
     }
 

@@ -53,6 +53,11 @@ internal static class ChildProcesses
         info.ArgumentList.Add("log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1");
         info.ArgumentList.Add("sh");
         info.ArgumentList.Add(logPath);
+
+        // Its own session and process group: a Ctrl+C in the terminal reaches `haetae up` only, which then
+        // stops nodes before servers. setsid does not fork here (the shell is not a group leader), so the
+        // pid stays the program's.
+        info.ArgumentList.Add("setsid");
         info.ArgumentList.Add("setpriv");
         info.ArgumentList.Add("--pdeathsig");
         info.ArgumentList.Add("KILL");

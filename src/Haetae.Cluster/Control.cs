@@ -70,10 +70,11 @@ public sealed class ControlServer : IAsyncDisposable
         using var reader = new StreamReader(stream, Encoding.UTF8);
         await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
         ControlReply reply;
+        ControlRequest? request = null;
         try
         {
             var line = await reader.ReadLineAsync(cancellationToken);
-            var request = line is null ? null : JsonSerializer.Deserialize<ControlRequest>(line, Json);
+            request = line is null ? null : JsonSerializer.Deserialize<ControlRequest>(line, Json);
             reply = request is null
                 ? new ControlReply(false, "empty request")
                 : await ExecuteAsync(request, cancellationToken);
@@ -86,9 +87,18 @@ public sealed class ControlServer : IAsyncDisposable
         {
             reply = new ControlReply(false, "malformed request");
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+        {
+            reply = new ControlReply(false, "the platform is stopping");
+        }
+        catch (Exception e) when (e is IOException or SocketException)
         {
             return;
+        }
+        catch (Exception e)
+        {
+            // A bug, but the operator still gets one line rather than a silent hang-up.
+            reply = new ControlReply(false, $"{request?.Command ?? "command"} failed: {e.GetType().Name}: {e.Message}");
         }
 
         try

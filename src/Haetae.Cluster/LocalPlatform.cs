@@ -95,7 +95,16 @@ public sealed class LocalPlatform : IAsyncDisposable
             site.State = SiteState.Burning;
             _options.Log($"{siteName}: fire: killing every process and deleting {Spec.DataDirectory(siteName)}");
             await Task.WhenAll(site.Processes.Select(ChildProcesses.KillAsync));
-            DeleteDirectory(Spec.DataDirectory(siteName));
+            try
+            {
+                DeleteDirectory(Spec.DataDirectory(siteName));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The processes are dead either way; the site counts as burned, and rebuild deletes the folder again.
+                _options.Log($"{siteName}: could not delete its data folder yet: {e.Message}");
+            }
+
             site.State = SiteState.Burned;
         }
         finally
@@ -136,7 +145,7 @@ public sealed class LocalPlatform : IAsyncDisposable
         await WaitAsync(
             $"rebuild of {siteName}",
             _options.RebuildTimeout,
-            status => status.FullyReplicated,
+            status => status.FullyReplicated && NodesReady(status),
             cancellationToken);
         elapsed.Stop();
         _options.Log($"{siteName}: rebuilt; full redundancy after {elapsed.Elapsed.TotalSeconds:0.0} s");
@@ -153,8 +162,11 @@ public sealed class LocalPlatform : IAsyncDisposable
 
     private bool IsReady(ClusterStatus status) =>
         status.MetaLeader is not null
-        && status.Sites.Where(s => s.State == SiteState.Running)
-            .All(s => s.Up && s.ServerHealth is { Ok: true } && (!_options.WithNodes || s.NodeReady));
+        && status.Sites.Where(s => s.State == SiteState.Running).All(s => s.Up && s.ServerHealth is { Ok: true })
+        && NodesReady(status);
+
+    private bool NodesReady(ClusterStatus status) =>
+        !_options.WithNodes || status.Sites.Where(s => s.State == SiteState.Running).All(s => s.NodeReady);
 
     private async Task WaitAsync(string phase, TimeSpan timeout, Func<ClusterStatus, bool> done, CancellationToken cancellationToken)
     {

@@ -9,7 +9,8 @@ public abstract record Asset(string Name, string StreamName);
 public sealed record StreamAsset(string Name, IReadOnlyList<string> Subjects) : Asset(Name, Name);
 
 /// <summary>A key-value bucket with compare-and-set.</summary>
-public sealed record KvAsset(string Bucket, int History) : Asset(Bucket, "KV_" + Bucket);
+/// <param name="MaxAge">Entries older than this are forgotten (null: kept).</param>
+public sealed record KvAsset(string Bucket, int History, TimeSpan? MaxAge = null) : Asset(Bucket, "KV_" + Bucket);
 
 /// <summary>An object store for large blobs (photos).</summary>
 public sealed record ObjectStoreAsset(string Bucket) : Asset(Bucket, "OBJ_" + Bucket);
@@ -32,11 +33,39 @@ public static class Assets
     /// <summary>How long JetStream remembers a Nats-Msg-Id, so a retry within it is stored once.</summary>
     public static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(10);
 
+    /// <summary>Users (user.ID) and the logins that find them (login.KIND.HASH).</summary>
     public const string AccountsBucket = "accounts";
+
+    /// <summary>Token signing keys (key.KID) and which one signs now (current).</summary>
     public const string SigningKeysBucket = "signing-keys";
+
+    /// <summary>Signed-in sessions (SESSION ID); a token is valid only while its session exists.</summary>
+    public const string SessionsBucket = "sessions";
+
+    /// <summary>Friend lists and blocks (friends.USER ID), updated with compare-and-set.</summary>
+    public const string SocialBucket = "social";
+
+    /// <summary>Chats (chat.CHAT ID), each user's chats (member.USER ID), read and delivery cursors (cursor.CHAT ID.USER ID).</summary>
+    public const string ChatsBucket = "chats";
+
     public const string MediaStore = "media";
 
+    /// <summary>How long a signed-in session lasts; the sessions bucket forgets older ones by itself.</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(12);
+
     public static string ChatStream(int shard) => $"CHAT_{shard:D2}";
+
+    /// <summary>
+    /// Subject of one message of a chat: chat.NN.CHAT.SEQ. The chat sequence is part of the subject, so
+    /// that "message k of chat c" is one lookup, and a write that expects no earlier message on its
+    /// subject can only take a free sequence number.
+    /// </summary>
+    public static string ChatMessageSubject(string chatId, long sequence) => $"chat.{Shards.Of(chatId, ChatShards):D2}.{chatId}.{sequence}";
+
+    /// <summary>Every message subject of one chat.</summary>
+    public static string ChatMessagesFilter(string chatId) => $"chat.{Shards.Of(chatId, ChatShards):D2}.{chatId}.*";
+
+    public static string ChatStreamOf(string chatId) => ChatStream(Shards.Of(chatId, ChatShards));
 
     /// <summary>Subjects of a chat shard: chat.NN.&lt;chat id&gt;.</summary>
     public static string ChatSubject(int shard, string chatId) => $"chat.{shard:D2}.{chatId}";
@@ -48,6 +77,9 @@ public static class Assets
     [
         new KvAsset(AccountsBucket, History: 1),
         new KvAsset(SigningKeysBucket, History: 5),
+        new KvAsset(SessionsBucket, History: 1, MaxAge: SessionLifetime),
+        new KvAsset(SocialBucket, History: 1),
+        new KvAsset(ChatsBucket, History: 1),
     ];
 
     public static IReadOnlyList<ObjectStoreAsset> ObjectStores { get; } = [new ObjectStoreAsset(MediaStore)];

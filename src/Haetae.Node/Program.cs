@@ -1,9 +1,11 @@
+using Haetae.Chat;
 using Haetae.Node;
 using Haetae.Store;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
-var builder = WebApplication.CreateBuilder(args);
+// The node's own folder, not the caller's working directory, holds its appsettings.json.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 var node = builder.Configuration.GetSection("Haetae").Get<NodeOptions>() ?? new NodeOptions();
 node.Validate();
@@ -17,6 +19,8 @@ builder.Services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConne
 builder.Services.AddSingleton<Provisioning>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<Provisioning>());
 builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+builder.Services.AddChat();
 builder.Services.AddHealthChecks()
     .AddCheck<StoreReadyCheck>("store", tags: ["ready"]);
 
@@ -24,10 +28,14 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 
 // Liveness: the process answers. Readiness: it can serve (store connected, JetStream answering, assets provisioned).
 app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
 app.MapGet("/", () => TypedResults.Ok(new { service = "haetae", site = node.Site }));
+app.MapOpenApi();
+app.MapChatApi();
 
 await app.RunAsync();

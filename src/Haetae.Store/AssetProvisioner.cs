@@ -66,6 +66,7 @@ public static class AssetProvisioner
                     {
                         NumberOfReplicas = Assets.Replicas,
                         History = kv.History,
+                        MaxAge = kv.MaxAge ?? TimeSpan.Zero,
                         Storage = NatsKVStorageType.File,
                     },
                     cancellationToken);

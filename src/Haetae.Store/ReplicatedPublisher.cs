@@ -15,8 +15,12 @@ public static class ReplicatedPublisher
     /// through leader elections and reconnects until acknowledged or <paramref name="cancellationToken"/> fires.
     /// </summary>
     /// <returns>The acknowledgement; <c>Duplicate</c> is true when an earlier attempt had already stored it.</returns>
+    /// <param name="expectedLastSubjectSequence">
+    /// When set, JetStream stores the message only if the newest message on <paramref name="subject"/> has this
+    /// stream sequence (0: no message on that subject yet); otherwise it refuses with error 10071.
+    /// </param>
     public static async Task<PubAckResponse> PublishAsync<T>(
-        INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken)
+        INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken, ulong? expectedLastSubjectSequence = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(messageId);
         var delay = TimeSpan.FromMilliseconds(50);
@@ -24,7 +28,13 @@ public static class ReplicatedPublisher
         {
             try
             {
-                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, cancellationToken: cancellationToken);
+                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId, ExpectedLastSubjectSequence = expectedLastSubjectSequence }, cancellationToken: cancellationToken);
+                if (ack.Duplicate)
+                {
+                    // An earlier attempt was stored; the client library calls that an error, we call it done.
+                    return ack;
+                }
+
                 ack.EnsureSuccess();
                 return ack;
             }
@@ -40,6 +50,9 @@ public static class ReplicatedPublisher
     /// Failures that a site loss or an election produce and that a retry with the same message id
     /// resolves: no responders, a request that timed out, a dropped connection.
     /// </summary>
+    /// <summary>JetStream's error code for "the subject's last sequence is not the one expected".</summary>
+    public const int WrongLastSequence = 10071;
+
     public static bool IsTransient(Exception e) => e switch
     {
         NatsJSDuplicateMessageException => false,

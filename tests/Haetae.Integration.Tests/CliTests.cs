@@ -60,7 +60,7 @@ public sealed class CliTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await HaetaeCommand.RunAsync([.. args, "--home", home], output, error);
+        var exitCode = await HaetaeCommand.RunAsync([.. args, "--home", home], output, error, TestContext.Current.CancellationToken);
         return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -32,6 +32,11 @@ public sealed class FireAndRebuildTests
 
         await cluster.Platform.RebuildAsync(leader, ct);
         var ackedAtRebuild = load.AckedCount;
+
+        // "Rebuilt" means caught up at that moment, not eventually.
+        var copyAtReturn = (await cluster.Platform.Monitoring.TryGetJetStreamAsync(cluster.Spec.Site(leader), ct))!
+            .Accounts!.Single(a => a.Name == NatsServerConfig.AppAccount).Streams!.Single(s => s.Name == stream).State!.LastSequence;
+        Assert.InRange((ulong)ackedAtRebuild, 0ul, copyAtReturn + ClusterStatus.CaughtUpLag);
         await load.WaitForAcksAsync(ackedAtRebuild + 300, PhaseTimeout, "writes after the rebuild", ct);
         var acks = await load.StopAsync();
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Haetae.Contracts;
 using Haetae.Store;
 using Haetae.Testing;
@@ -104,6 +105,38 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
         var denied = await Assert.ThrowsAnyAsync<NatsException>(
             async () => await app.RequestAsync<string, string>(subject, request, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(1) }, cancellationToken: ct));
         Assert.IsNotType<NatsJSException>(denied);
+    }
+
+    [Fact]
+    public async Task Retry_with_same_request_id_is_stored_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var connection = await Cluster.ConnectAsync();
+        var js = new NatsJSContext(connection);
+        var subject = Assets.ChatSubject(3, "dedup-" + Guid.NewGuid().ToString("N"));
+        var before = (await js.GetStreamAsync(Assets.ChatStream(3), cancellationToken: ct)).Info.State.Messages;
+
+        var first = await ReplicatedPublisher.PublishAsync(js, subject, "once", "request-1", ct);
+        var retry = await ReplicatedPublisher.PublishAsync(js, subject, "once", "request-1", ct);
+
+        Assert.False(first.Duplicate);
+        Assert.True(retry.Duplicate);
+        Assert.Equal(first.Seq, retry.Seq);
+        Assert.Equal(before + 1, (await js.GetStreamAsync(Assets.ChatStream(3), cancellationToken: ct)).Info.State.Messages);
+    }
+
+    [Fact]
+    public async Task Each_server_carries_its_data_center_tag()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient();
+        foreach (var site in Cluster.Spec.Sites)
+        {
+            var varz = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(site.MonitorUri, "varz"), ct);
+
+            Assert.Equal(site.Name, varz.GetProperty("server_name").GetString());
+            Assert.Equal([$"dc:{site.Name}"], varz.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        }
     }
 
     [Fact]

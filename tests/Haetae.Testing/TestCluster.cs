@@ -41,12 +41,20 @@ public sealed class TestCluster : IAsyncDisposable
             var options = new LocalPlatformOptions { WithNodes = withNodes, Log = log ?? (_ => { }) };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);
-            if (!withNodes)
+            try
             {
-                // Nodes provision the replicated assets; without them, the harness does what a node would.
-                await using var connection = await cluster.ConnectAsync();
-                await AssetProvisioner.ProvisionAsync(connection, cancellationToken);
-                await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                if (!withNodes)
+                {
+                    // Nodes provision the replicated assets; without them, the harness does what a node would.
+                    await using var connection = await cluster.ConnectAsync();
+                    await AssetProvisioner.ProvisionAsync(connection, cancellationToken);
+                    await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                }
+            }
+            catch
+            {
+                await platform.DisposeAsync();
+                throw;
             }
 
             return cluster;

@@ -1,0 +1,231 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Haetae.Contracts;
+using Haetae.Store;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Haetae.Chat;
+
+/// <summary>A user as stored in the accounts bucket (user.ID). The password is stored only as a hash.</summary>
+internal sealed record UserRecord(string Id, string? Phone, string? Email, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt, string RequestId);
+
+/// <summary>Points a login (phone or e-mail) at its user (login.KIND.HASH).</summary>
+internal sealed record LoginRecord(string UserId);
+
+/// <summary>Marks a signed-out session (revoked.SID in the sessions bucket).</summary>
+internal sealed record RevokedSession(DateTimeOffset At);
+
+/// <summary>The rules for what a person may sign up with: plain functions, testable without a store.</summary>
+internal static partial class AccountRules
+{
+    public const int MinPasswordLength = 8;
+    public const int MaxPasswordLength = 256;
+    public const int MaxDisplayNameLength = 64;
+
+    /// <summary>E.164-style: an optional '+', then 7 to 15 digits; spaces, dashes and parentheses are dropped.</summary>
+    public static string? NormalizePhone(string? phone)
+    {
+        if (string.IsNullOrWhiteSpace(phone))
+        {
+            return null;
+        }
+
+        var compact = PhoneSeparators().Replace(phone.Trim(), "");
+        return PhoneNumber().IsMatch(compact) ? compact : throw ApiProblem.BadRequest("phone must be 7 to 15 digits, optionally starting with '+'");
+    }
+
+    public static string? NormalizeEmail(string? email)
+    {
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            return null;
+        }
+
+        var trimmed = email.Trim().ToLowerInvariant();
+        return trimmed.Length <= 254 && EmailAddress().IsMatch(trimmed) ? trimmed : throw ApiProblem.BadRequest("email is not a valid e-mail address");
+    }
+
+    public static string DisplayName(string? displayName)
+    {
+        var trimmed = displayName?.Trim() ?? "";
+        if (trimmed.Length == 0 || trimmed.Length > MaxDisplayNameLength || trimmed.Any(char.IsControl))
+        {
+            throw ApiProblem.BadRequest($"displayName must be 1 to {MaxDisplayNameLength} characters without control characters");
+        }
+
+        return trimmed;
+    }
+
+    public static string Password(string? password) =>
+        password is { Length: >= MinPasswordLength and <= MaxPasswordLength }
+            ? password
+            : throw ApiProblem.BadRequest($"password must be {MinPasswordLength} to {MaxPasswordLength} characters");
+
+    /// <summary>A login's key in the accounts bucket: a hash, so that keys need no escaping and do not show addresses.</summary>
+    public static string LoginKey(string kind, string normalized) =>
+        $"login.{kind}.{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(normalized))).ToLowerInvariant()}";
+
+    /// <summary>The same sign-up request (request id and login) always makes the same user id, so a retry finds its own user.</summary>
+    public static string UserId(string requestId, string login) =>
+        "u" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"signup|{requestId}|{login}")))[..20].ToLowerInvariant();
+
+    /// <summary>A login typed at sign-in: an e-mail if it has '@', otherwise a phone number.</summary>
+    public static string LoginKeyOf(string login) =>
+        login.Contains('@', StringComparison.Ordinal) ? LoginKey("email", NormalizeEmail(login)!) : LoginKey("phone", NormalizePhone(login)!);
+
+    public static bool IsUserId(string? id) => id is not null && UserIdPattern().IsMatch(id);
+
+    [GeneratedRegex(@"[\s\-()]")]
+    private static partial Regex PhoneSeparators();
+
+    [GeneratedRegex(@"^\+?[0-9]{7,15}$")]
+    private static partial Regex PhoneNumber();
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    private static partial Regex EmailAddress();
+
+    [GeneratedRegex("^u[0-9a-f]{20}$")]
+    private static partial Regex UserIdPattern();
+}
+
+/// <summary>Sign-up, sign-in and sign-out against the replicated accounts and sessions buckets.</summary>
+internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, TimeProvider time)
+{
+    public const string Issuer = "haetae";
+    public const string Audience = "haetae";
+    public const string SessionClaim = "sid";
+
+    private static readonly PasswordHasher<UserRecord> Hasher = new();
+
+    public async Task<UserView> SignUpAsync(SignUpRequest request, string requestId, CancellationToken cancellationToken)
+    {
+        var phone = AccountRules.NormalizePhone(request.Phone);
+        var email = AccountRules.NormalizeEmail(request.Email);
+        if (phone is null && email is null)
+        {
+            throw ApiProblem.BadRequest("a phone number or an e-mail address is required");
+        }
+
+        var displayName = AccountRules.DisplayName(request.DisplayName);
+        var password = AccountRules.Password(request.Password);
+        var userId = AccountRules.UserId(requestId, phone ?? email!);
+        var accounts = await buckets.GetAsync(Assets.AccountsBucket);
+
+        var existing = await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken);
+        if (existing is null)
+        {
+            var user = new UserRecord(userId, phone, email, displayName, Hasher.HashPassword(null!, password), time.GetUtcNow(), requestId);
+            if (!await accounts.TryCreateAsync($"user.{userId}", user, cancellationToken))
+            {
+                existing = await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken);
+            }
+        }
+
+        // Claim each login; a login that belongs to someone else undoes this sign-up.
+        var claimed = new List<string>();
+        foreach (var key in new[] { phone is null ? null : AccountRules.LoginKey("phone", phone), email is null ? null : AccountRules.LoginKey("email", email) }.OfType<string>())
+        {
+            if (await accounts.TryCreateAsync(key, new LoginRecord(userId), cancellationToken))
+            {
+                claimed.Add(key);
+                continue;
+            }
+
+            var owner = await accounts.TryGetAsync<LoginRecord>(key, cancellationToken);
+            if (owner?.Value.UserId != userId)
+            {
+                foreach (var mine in claimed)
+                {
+                    await accounts.DeleteAsync(mine, cancellationToken);
+                }
+
+                if (existing is null)
+                {
+                    await accounts.DeleteAsync($"user.{userId}", cancellationToken);
+                }
+
+                throw ApiProblem.Conflict(key.Contains(".phone.", StringComparison.Ordinal) ? "this phone number is already registered" : "this e-mail address is already registered");
+            }
+        }
+
+        return new UserView(userId, existing?.Value.DisplayName ?? displayName);
+    }
+
+    public async Task<TokenResponse> SignInAsync(SignInRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Login) || string.IsNullOrEmpty(request.Password))
+        {
+            throw ApiProblem.BadRequest("login and password are required");
+        }
+
+        var refused = new ApiProblem(Microsoft.AspNetCore.Http.StatusCodes.Status401Unauthorized, "Sign-in refused", "unknown login or wrong password");
+        string loginKey;
+        try
+        {
+            loginKey = AccountRules.LoginKeyOf(request.Login);
+        }
+        catch (ApiProblem)
+        {
+            throw refused;
+        }
+
+        var accounts = await buckets.GetAsync(Assets.AccountsBucket);
+        var login = await accounts.TryGetAsync<LoginRecord>(loginKey, cancellationToken);
+        var user = login is null ? null : await accounts.TryGetAsync<UserRecord>($"user.{login.Value.UserId}", cancellationToken);
+        if (user is null || Hasher.VerifyHashedPassword(user.Value, user.Value.PasswordHash, request.Password) == PasswordVerificationResult.Failed)
+        {
+            throw refused;
+        }
+
+        var (kid, key) = await keys.CurrentAsync(cancellationToken);
+        var now = time.GetUtcNow();
+        var expires = now + Assets.SessionLifetime;
+        var session = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, user.Value.Id), new Claim(SessionClaim, session)]),
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            SigningCredentials = new SigningCredentials(key, SigningKeyRing.Algorithm) { Key = { KeyId = kid } },
+        });
+        return new TokenResponse(token, expires, user.Value.Id);
+    }
+
+    public async Task SignOutAsync(string session, CancellationToken cancellationToken)
+    {
+        var sessions = await buckets.GetAsync(Assets.SessionsBucket);
+        await sessions.PutAsync($"revoked.{session}", new RevokedSession(time.GetUtcNow()), cancellationToken);
+    }
+
+    public async Task<bool> IsRevokedAsync(string session, CancellationToken cancellationToken)
+    {
+        var sessions = await buckets.GetAsync(Assets.SessionsBucket);
+        return await sessions.TryGetAsync<RevokedSession>($"revoked.{session}", cancellationToken) is not null;
+    }
+
+    public async Task<UserRecord?> FindAsync(string userId, CancellationToken cancellationToken)
+    {
+        if (!AccountRules.IsUserId(userId))
+        {
+            return null;
+        }
+
+        var accounts = await buckets.GetAsync(Assets.AccountsBucket);
+        return (await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken))?.Value;
+    }
+
+    public async Task<UserRecord?> FindByLoginAsync(string kind, string normalized, CancellationToken cancellationToken)
+    {
+        var accounts = await buckets.GetAsync(Assets.AccountsBucket);
+        var login = await accounts.TryGetAsync<LoginRecord>(AccountRules.LoginKey(kind, normalized), cancellationToken);
+        return login is null ? null : await FindAsync(login.Value.UserId, cancellationToken);
+    }
+
+}

@@ -1,0 +1,152 @@
+using System.Text.RegularExpressions;
+using Haetae.Contracts;
+using Haetae.Store;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Haetae.Chat;
+
+/// <summary>Wires the chat service into a node: its services, authentication, and its HTTP API under /api.</summary>
+public static partial class ChatApi
+{
+    public static IServiceCollection AddChat(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        services.AddSingleton<Buckets>();
+        services.AddSingleton<SigningKeyRing>();
+        services.AddHostedService(sp => sp.GetRequiredService<SigningKeyRing>());
+        services.AddSingleton<Accounts>();
+        services.AddSingleton<Friends>();
+        services.AddSingleton<Messages>();
+        services.AddSingleton<Chats>();
+        services.AddSingleton<Photos>();
+        services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
+        services.AddExceptionHandler<ApiProblemHandler>();
+        services.AddHealthChecks().AddCheck<SigningKeysReadyCheck>("signing-keys", tags: ["ready"]);
+        services.AddAuthorization();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeyRing, Accounts>((options, ring, accounts) =>
+        {
+            options.MapInboundClaims = false;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = Accounts.Issuer,
+                ValidAudience = Accounts.Audience,
+                ValidAlgorithms = [SigningKeyRing.Algorithm],
+                IssuerSigningKeyResolver = (_, _, kid, _) => ring.Resolve(kid),
+                NameClaimType = "sub",
+                ClockSkew = TimeSpan.FromSeconds(30),
+            };
+            options.Events = new JwtBearerEvents
+            {
+                // Browsers cannot set headers on a WebSocket: the realtime endpoint takes the token as a query parameter.
+                OnMessageReceived = context =>
+                {
+                    if (context.HttpContext.WebSockets.IsWebSocketRequest && context.Request.Query["access_token"] is [{ Length: > 0 } token])
+                    {
+                        context.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = async context =>
+                {
+                    var session = context.Principal?.FindFirst(Accounts.SessionClaim)?.Value;
+                    if (session is null || await accounts.IsRevokedAsync(session, context.HttpContext.RequestAborted))
+                    {
+                        context.Fail("signed out");
+                    }
+                },
+            };
+        });
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("chat");
+        var user = api.MapGroup("").RequireAuthorization();
+
+        api.MapPost("/accounts", async Task<Created<UserView>> (SignUpRequest request, HttpRequest http, Accounts accounts, CancellationToken ct) =>
+        {
+            var created = await accounts.SignUpAsync(request, RequestId(http), ct);
+            return TypedResults.Created($"/api/users/{created.Id}", created);
+        });
+        api.MapPost("/sessions", async (SignInRequest request, Accounts accounts, CancellationToken ct) =>
+            TypedResults.Ok(await accounts.SignInAsync(request, ct)));
+        user.MapDelete("/sessions/current", async (HttpContext http, Accounts accounts, CancellationToken ct) =>
+        {
+            await accounts.SignOutAsync(http.User.FindFirst(Accounts.SessionClaim)!.Value, ct);
+            return TypedResults.NoContent();
+        });
+        user.MapGet("/me", async Task<Results<Ok<UserView>, NotFound>> (HttpContext http, Accounts accounts, CancellationToken ct) =>
+            await accounts.FindAsync(Caller(http), ct) is { } me ? TypedResults.Ok(new UserView(me.Id, me.DisplayName)) : TypedResults.NotFound());
+
+        user.MapGet("/friends", async (HttpContext http, Friends friends, CancellationToken ct) => TypedResults.Ok(await friends.ListAsync(Caller(http), ct)));
+        user.MapPost("/friends", async (AddFriendRequest request, HttpContext http, Friends friends, CancellationToken ct) =>
+            TypedResults.Ok(await friends.AddAsync(Caller(http), request, ct)));
+        user.MapDelete("/friends/{userId}", async (string userId, HttpContext http, Friends friends, CancellationToken ct) =>
+        {
+            await friends.RemoveAsync(Caller(http), userId, ct);
+            return TypedResults.NoContent();
+        });
+        user.MapPut("/blocks/{userId}", async (string userId, HttpContext http, Friends friends, CancellationToken ct) =>
+        {
+            await friends.BlockAsync(Caller(http), userId, ct);
+            return TypedResults.NoContent();
+        });
+        user.MapDelete("/blocks/{userId}", async (string userId, HttpContext http, Friends friends, CancellationToken ct) =>
+        {
+            await friends.UnblockAsync(Caller(http), userId, ct);
+            return TypedResults.NoContent();
+        });
+
+        user.MapGet("/chats", async (HttpContext http, Chats chats, CancellationToken ct) => TypedResults.Ok(await chats.ListAsync(Caller(http), ct)));
+        user.MapPost("/chats", async (CreateChatRequest request, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.CreateAsync(Caller(http), request, RequestId(http.Request), ct)));
+        user.MapGet("/chats/{chatId}", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.GetAsync(Caller(http), chatId, ct)));
+        user.MapPost("/chats/{chatId}/members", async (string chatId, InviteRequest request, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.InviteAsync(Caller(http), chatId, request, RequestId(http.Request), ct)));
+        user.MapDelete("/chats/{chatId}/members/me", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
+        {
+            await chats.LeaveAsync(Caller(http), chatId, RequestId(http.Request), ct);
+            return TypedResults.NoContent();
+        });
+        user.MapPost("/chats/{chatId}/messages", async (string chatId, SendMessageRequest request, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.SendAsync(Caller(http), chatId, request, RequestId(http.Request), ct)));
+        user.MapGet("/chats/{chatId}/messages", async (string chatId, long? after, long? before, int? limit, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.HistoryAsync(Caller(http), chatId, after, before, limit, ct)));
+        user.MapPost("/chats/{chatId}/read", async (string chatId, ReadRequest request, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.MarkReadAsync(Caller(http), chatId, request, ct)));
+        user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
+            TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
+
+        user.MapPost("/photos", async (HttpContext http, Photos photos, CancellationToken ct) =>
+            TypedResults.Ok(await photos.UploadAsync(Caller(http), http.Request.ContentType, http.Request.Body, RequestId(http.Request), ct)));
+        user.MapGet("/photos/{photoId}", async (string photoId, HttpContext http, Photos photos, CancellationToken ct) =>
+        {
+            var (photo, bytes) = await photos.GetAsync(Caller(http), photoId, ct);
+            return TypedResults.File(bytes, photo.ContentType);
+        });
+        return app;
+    }
+
+    private static string Caller(HttpContext http) =>
+        http.User.FindFirst("sub")?.Value ?? throw new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized");
+
+    /// <summary>The request id header, required on every write: the idempotency key of that write.</summary>
+    private static string RequestId(HttpRequest request) =>
+        request.Headers[ChatHeaders.RequestId] is [{ } id] && RequestIdPattern().IsMatch(id)
+            ? id
+            : throw ApiProblem.BadRequest($"the {ChatHeaders.RequestId} header is required: 1 to 64 letters, digits, '-' or '_'");
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex RequestIdPattern();
+}

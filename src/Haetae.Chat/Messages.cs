@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text.Json;
+using Haetae.Contracts;
+using Haetae.Store;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Haetae.Chat;
+
+/// <summary>
+/// A chat's messages in its shard's stream, one subject per message (chat.NN.CHAT.SEQ). Appending takes
+/// the next free chat sequence with compare-and-set (JetStream refuses a second message on a subject),
+/// so every chat has one sequence with no gaps, whichever site each writer is at.
+/// </summary>
+internal sealed class Messages(INatsConnection connection, INatsJSContext js, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public const int MaxPage = 200;
+
+    /// <summary>
+    /// Appends a message with the next sequence. A retry with the same request id returns the message the
+    /// first attempt stored (JetStream's duplicate window, 10 minutes) and stores nothing new.
+    /// </summary>
+    public async Task<MessageView> AppendAsync(
+        string chatId, MessageKind kind, string senderId, string? text, string? photoId, IReadOnlyList<string>? userIds, string requestId, CancellationToken cancellationToken)
+    {
+        var next = await LastSequenceAsync(chatId, cancellationToken) + 1;
+        var messageId = $"{chatId}:{requestId}";
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var message = new MessageView(chatId, next, kind, senderId, text, photoId, userIds, time.GetUtcNow(), requestId);
+            try
+            {
+                var ack = await ReplicatedPublisher.PublishAsync(
+                    js, Assets.ChatMessageSubject(chatId, next), JsonSerializer.SerializeToUtf8Bytes(message, Json), messageId, cancellationToken, expectedLastSubjectSequence: 0);
+                return ack.Duplicate ? await ReadStoredAsync(chatId, ack.Seq, cancellationToken) : message;
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode == ReplicatedPublisher.WrongLastSequence)
+            {
+                // Another writer took this sequence (or our view of the last one trailed): take the next.
+                next++;
+            }
+        }
+
+        throw new ApiProblem(503, "Chat busy", "could not find a free sequence; retry with the same request id");
+    }
+
+    /// <summary>The newest sequence of the chat (0 when it has no message).</summary>
+    public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken)
+    {
+        var last = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
+        return last is null ? 0 : SequenceOf(last.Subject);
+    }
+
+    public async Task<MessageView?> GetAsync(string chatId, long sequence, CancellationToken cancellationToken)
+    {
+        var entry = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessageSubject(chatId, sequence), cancellationToken);
+        return entry is null ? null : JsonSerializer.Deserialize<MessageView>(entry.Data.Span, Json);
+    }
+
+    /// <summary>
+    /// Messages from <paramref name="first"/> to <paramref name="last"/> inclusive, ascending, without gaps:
+    /// a message a trailing replica does not have yet is asked for again, and the page ends before the
+    /// first one still missing.
+    /// </summary>
+    public async Task<IReadOnlyList<MessageView>> RangeAsync(string chatId, long first, long last, CancellationToken cancellationToken)
+    {
+        if (last < first)
+        {
+            return [];
+        }
+
+        var found = new MessageView?[last - first + 1];
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var missing = Enumerable.Range(0, found.Length).Where(i => found[i] is null).ToList();
+            if (missing.Count == 0)
+            {
+                break;
+            }
+
+            var fetched = await Task.WhenAll(missing.Select(i => GetAsync(chatId, first + i, cancellationToken)));
+            for (var j = 0; j < missing.Count; j++)
+            {
+                found[missing[j]] = fetched[j];
+            }
+
+            if (found.All(m => m is not null))
+            {
+                break;
+            }
+
+            await Task.Delay(10 * (attempt + 1), cancellationToken);
+        }
+
+        return [.. found.TakeWhile(m => m is not null).Select(m => m!)];
+    }
+
+    private async Task<MessageView> ReadStoredAsync(string chatId, ulong streamSequence, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var entry = await DirectReads.GetAsync(connection, Assets.ChatStreamOf(chatId), streamSequence, cancellationToken);
+            if (entry is not null)
+            {
+                return JsonSerializer.Deserialize<MessageView>(entry.Data.Span, Json)!;
+            }
+
+            if (attempt >= 20)
+            {
+                throw new ApiProblem(503, "Store catching up", "the stored message is not readable yet; retry with the same request id");
+            }
+
+            // The replica that answered trails the leader that acknowledged; it catches up in milliseconds.
+            await Task.Delay(10, cancellationToken);
+        }
+    }
+
+    private static long SequenceOf(string subject) =>
+        long.Parse(subject.AsSpan(subject.LastIndexOf('.') + 1), CultureInfo.InvariantCulture);
+}

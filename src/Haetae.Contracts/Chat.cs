@@ -1,0 +1,82 @@
+namespace Haetae.Contracts;
+
+/// <summary>Sign up with a phone number or an e-mail address (at least one), a display name and a password.</summary>
+public sealed record SignUpRequest(string? Phone, string? Email, string? DisplayName, string? Password);
+
+/// <summary>Sign in with a phone number or e-mail address.</summary>
+public sealed record SignInRequest(string? Login, string? Password);
+
+/// <summary>A signed access token; every site accepts it until it expires or its session is signed out.</summary>
+public sealed record TokenResponse(string AccessToken, DateTimeOffset ExpiresAt, string UserId);
+
+/// <summary>Another user as the caller may see them.</summary>
+public sealed record UserView(string Id, string DisplayName);
+
+/// <summary>Add a friend by one of: user id, phone number, e-mail address.</summary>
+public sealed record AddFriendRequest(string? UserId, string? Phone, string? Email);
+
+public sealed record FriendsView(IReadOnlyList<UserView> Friends, IReadOnlyList<UserView> Blocked);
+
+public enum ChatKind
+{
+    Direct,
+    Group,
+}
+
+/// <summary>Create a chat: one other member makes a 1:1 chat (the same one every time), more make a group.</summary>
+public sealed record CreateChatRequest(IReadOnlyList<string>? MemberIds, string? Title);
+
+public sealed record InviteRequest(IReadOnlyList<string>? UserIds);
+
+/// <summary>A chat as a member sees it, with its newest message and how many the caller has not read.</summary>
+public sealed record ChatView(
+    string Id,
+    ChatKind Kind,
+    string? Title,
+    IReadOnlyList<UserView> Members,
+    long LastSequence,
+    MessageView? LastMessage,
+    long Unread);
+
+/// <summary>Send text or a photo (an id returned by the photo upload). The request id header makes it idempotent.</summary>
+public sealed record SendMessageRequest(string? Text, string? PhotoId);
+
+public enum MessageKind
+{
+    Text,
+    Photo,
+    Joined,
+    Left,
+}
+
+/// <summary>One message of a chat. <see cref="Sequence"/> is the chat's own sequence: 1, 2, 3… with no gaps.</summary>
+public sealed record MessageView(
+    string ChatId,
+    long Sequence,
+    MessageKind Kind,
+    string SenderId,
+    string? Text,
+    string? PhotoId,
+    IReadOnlyList<string>? UserIds,
+    DateTimeOffset SentAt,
+    string RequestId);
+
+/// <summary>A page of history; <see cref="Messages"/> ascend by sequence.</summary>
+public sealed record MessagePage(IReadOnlyList<MessageView> Messages, long LastSequence);
+
+/// <summary>Move the caller's read (and delivered) cursor forward to <see cref="Sequence"/>.</summary>
+public sealed record ReadRequest(long Sequence);
+
+/// <summary>A member's cursors in a chat: everything up to Delivered has reached a device, up to Read has been read.</summary>
+public sealed record CursorView(string UserId, long Delivered, long Read);
+
+/// <summary>Receipts of a chat: each member's cursors, and for the caller, how many messages are unread.</summary>
+public sealed record ReceiptsView(string ChatId, long LastSequence, IReadOnlyList<CursorView> Members, long Unread);
+
+public sealed record PhotoView(string Id, string ContentType, long Size);
+
+/// <summary>The request id header: a retry that carries the same value has the same effect once.</summary>
+public static class ChatHeaders
+{
+    public const string RequestId = "Haetae-Request-Id";
+}
