@@ -1,0 +1,58 @@
+using Haetae.Client;
+using Haetae.Contracts;
+using Haetae.Testing;
+using NATS.Client.JetStream;
+
+namespace Haetae.Integration.Tests;
+
+/// <summary>A site burned for real in the middle of a conversation.</summary>
+public sealed class ChatFireTests
+{
+    [Fact]
+    public async Task Burning_the_site_that_leads_a_chat_loses_no_acknowledged_message_and_stores_none_twice()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct);
+        var (alice, _) = await ChatTestUsers.NewAsync(cluster, 0, "Alice", ct);
+        var (bob, bobUser) = await ChatTestUsers.NewAsync(cluster, 1, "Bob", ct);
+        using var a = alice;
+        using var b = bob;
+        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+
+        // Burn the site that leads the chat's shard, with Alice's client starting there.
+        await using var connection = await cluster.ConnectAsync();
+        var leader = (await new NatsJSContext(connection).GetStreamAsync(Assets.ChatStreamOf(chat.Id), cancellationToken: ct)).Info.Cluster!.Leader!;
+        var leaderIndex = cluster.Spec.Sites.ToList().FindIndex(s => s.Name == leader);
+        using var aliceThere = ChatTestUsers.ClientAt(cluster, leaderIndex);
+        aliceThere.AccessToken = alice.AccessToken;
+        using var bobElsewhere = ChatTestUsers.ClientAt(cluster, (leaderIndex + 1) % 3);
+        bobElsewhere.AccessToken = bob.AccessToken;
+
+        const int perPerson = 60;
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<MessageView>();
+        var firstAcks = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task TalkAsync(HaetaeClient client, string who)
+        {
+            for (var i = 0; i < perPerson; i++)
+            {
+                acknowledged.Add(await client.SendTextAsync(chat.Id, $"{who}-{i}", requestId: $"{who}-{i}", cancellationToken: ct));
+                if (acknowledged.Count >= 20)
+                {
+                    firstAcks.TrySetResult();
+                }
+            }
+        }
+
+        var talking = Task.WhenAll(TalkAsync(aliceThere, "alice"), TalkAsync(bobElsewhere, "bob"));
+        await firstAcks.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        await cluster.Platform.FireAsync(leader, ct);
+        await talking.WaitAsync(TimeSpan.FromMinutes(3), ct);
+
+        var history = await bobElsewhere.GetMessagesAsync(chat.Id, after: 0, limit: 200, cancellationToken: ct);
+        Assert.Equal(2 * perPerson, acknowledged.Count);
+        Assert.Equal(Enumerable.Range(1, 2 * perPerson).Select(i => (long)i), history.Messages.Select(m => m.Sequence));
+        Assert.Equal(acknowledged.Select(m => m.RequestId).Order(), history.Messages.Select(m => m.RequestId).Order());
+        Assert.All(acknowledged, m => Assert.Equal(m.Text, history.Messages[(int)m.Sequence - 1].Text));
+        Assert.True(aliceThere.Failovers > 0, "Alice's client should have moved off the burned site");
+    }
+}
