@@ -27,6 +27,8 @@ public static partial class ChatApi
         services.AddSingleton<Chats>();
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
+        services.AddSingleton<ChatFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChatFeed>());
         services.AddExceptionHandler<ApiProblemHandler>();
         services.AddHealthChecks().AddCheck<SigningKeysReadyCheck>("signing-keys", tags: ["ready"]);
         services.AddAuthorization();
@@ -127,6 +129,17 @@ public static partial class ChatApi
             TypedResults.Ok(await chats.MarkReadAsync(Caller(http), chatId, request, ct)));
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
+
+        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed) =>
+        {
+            if (!http.WebSockets.IsWebSocketRequest)
+            {
+                throw ApiProblem.BadRequest("this endpoint speaks WebSocket only");
+            }
+
+            using var socket = await http.WebSockets.AcceptWebSocketAsync();
+            await new DeviceSession(Caller(http), socket, chats, messages, feed).RunAsync(http.RequestAborted);
+        });
 
         user.MapPost("/photos", async (HttpContext http, Photos photos, CancellationToken ct) =>
             TypedResults.Ok(await photos.UploadAsync(Caller(http), http.Request.ContentType, http.Request.Body, RequestId(http.Request), ct)));

@@ -70,6 +70,13 @@ public sealed class HaetaeClient : IDisposable
 
     public static string NewRequestId() => Guid.NewGuid().ToString("N");
 
+    /// <summary>Moves to the next site (the realtime connection does this when its socket drops).</summary>
+    public void FailOver()
+    {
+        Interlocked.Increment(ref _current);
+        Interlocked.Increment(ref _failovers);
+    }
+
     public Task<UserView> SignUpAsync(SignUpRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
         SendAsync<UserView>(HttpMethod.Post, "api/accounts", request, requestId ?? NewRequestId(), cancellationToken);
 

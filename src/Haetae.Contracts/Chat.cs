@@ -80,3 +80,19 @@ public static class ChatHeaders
 {
     public const string RequestId = "Haetae-Request-Id";
 }
+
+/// <summary>
+/// Frames of the realtime WebSocket (/api/realtime), JSON text. The device may first send a
+/// <see cref="ResumeFrame"/> with the last sequence it saw in each chat; the node then sends everything
+/// after it, then <c>{"type":"live"}</c>, then live events, with no gap and no duplicate per chat.
+/// </summary>
+public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>? Chats);
+
+/// <summary>
+/// A frame from the node: type "message" (with Message), "receipt" (with Receipt), or "live" (caught up;
+/// Positions holds the last sequence sent in each chat, for the device to resume from next time).
+/// </summary>
+public sealed record RealtimeFrame(string Type, MessageView? Message = null, ReceiptEvent? Receipt = null, IReadOnlyDictionary<string, long>? Positions = null);
+
+/// <summary>A member's cursors moved.</summary>
+public sealed record ReceiptEvent(string ChatId, string UserId, long Delivered, long Read);

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Haetae.Contracts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
+using Haetae.Store;
+
+namespace Haetae.Chat;
+
+/// <summary>
+/// The node's view of everything happening in every chat: one ordered consumer per chat shard (new
+/// messages, from whichever site they were written at) and a watch on the receipt cursors. It hands each
+/// event to the devices connected to this node that follow the chat. A feed that breaks (its server
+/// burned) starts again after the last message it saw; devices fill any gap themselves by sequence.
+/// </summary>
+internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, ILogger<ChatFeed> logger) : BackgroundService
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _followers = new();
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _devicesOfUser = new();
+
+    /// <summary>A device of <paramref name="userId"/> hears of chats it joins even before it follows them.</summary>
+    public void Connect(string userId, DeviceSession device) => _devicesOfUser.GetOrAdd(userId, _ => new()).TryAdd(device, 0);
+
+    public void Disconnect(string userId, DeviceSession device, IEnumerable<string> chatIds)
+    {
+        if (_devicesOfUser.TryGetValue(userId, out var devices))
+        {
+            devices.TryRemove(device, out _);
+        }
+
+        foreach (var chatId in chatIds)
+        {
+            Unfollow(chatId, device);
+        }
+    }
+
+    public void Follow(string chatId, DeviceSession device) =>
+        _followers.GetOrAdd(chatId, _ => new()).TryAdd(device, 0);
+
+    public void Unfollow(string chatId, DeviceSession device)
+    {
+        if (_followers.TryGetValue(chatId, out var devices))
+        {
+            devices.TryRemove(device, out _);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Assets.ChatShards).Select(s => FollowShardAsync(s, stoppingToken)).Append(FollowReceiptsAsync(stoppingToken)));
+
+    private async Task FollowShardAsync(int shard, CancellationToken stoppingToken)
+    {
+        ulong? lastSeen = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // From the shard's end at start-up, then always from just after the last message seen, so a
+                // feed that breaks and starts again skips nothing.
+                lastSeen ??= (await js.GetStreamAsync(Assets.ChatStream(shard), cancellationToken: stoppingToken)).Info.State.LastSeq;
+                var opts = new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = lastSeen.Value + 1 };
+                var consumer = await js.CreateOrderedConsumerAsync(Assets.ChatStream(shard), opts, stoppingToken);
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
+                {
+                    lastSeen = msg.Metadata?.Sequence.Stream ?? lastSeen;
+                    if (msg.Data is null)
+                    {
+                        continue;
+                    }
+
+                    var message = JsonSerializer.Deserialize<MessageView>(msg.Data, Json);
+                    if (message is null)
+                    {
+                        continue;
+                    }
+
+                    var devices = new HashSet<DeviceSession>(_followers.TryGetValue(message.ChatId, out var following) ? following.Keys : []);
+                    if (message.Kind == MessageKind.Joined)
+                    {
+                        foreach (var user in message.UserIds ?? [])
+                        {
+                            devices.UnionWith(_devicesOfUser.TryGetValue(user, out var own) ? own.Keys : []);
+                        }
+                    }
+
+                    foreach (var device in devices)
+                    {
+                        device.Offer(new DeviceEvent(message, null));
+                    }
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogFeedBroken(shard, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
+            }
+        }
+    }
+
+    private async Task FollowReceiptsAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var store = await buckets.Context.GetStoreAsync(Assets.ChatsBucket, stoppingToken);
+                await foreach (var entry in store.WatchAsync<byte[]>("cursor.>", opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: stoppingToken))
+                {
+                    if (entry.Operation != NatsKVOperation.Put || entry.Value is null)
+                    {
+                        continue;
+                    }
+
+                    var parts = entry.Key.Split('.');
+                    var cursor = JsonSerializer.Deserialize<Cursor>(entry.Value, Json);
+                    if (parts.Length == 3 && cursor is not null && _followers.TryGetValue(parts[1], out var devices))
+                    {
+                        var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
+                        foreach (var device in devices.Keys)
+                        {
+                            device.Offer(new DeviceEvent(null, receipt));
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogFeedBroken(-1, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat feed of shard {Shard} broke, following again: {Reason}")]
+    private partial void LogFeedBroken(int shard, string reason);
+}

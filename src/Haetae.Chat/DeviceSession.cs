@@ -1,0 +1,177 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Channels;
+using Haetae.Contracts;
+
+namespace Haetae.Chat;
+
+internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt);
+
+/// <summary>
+/// One connected device. It first catches up every chat from the sequence the device says it saw last,
+/// then forwards live events; per chat it sends each sequence once and in order, fetching any gap from
+/// the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
+/// </summary>
+internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats, Messages messages, ChatFeed feed)
+{
+    public const int MaxQueued = 10_000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    private readonly Channel<DeviceEvent> _events = Channel.CreateBounded<DeviceEvent>(new BoundedChannelOptions(MaxQueued) { SingleReader = true });
+    private readonly Dictionary<string, long> _lastSent = [];
+
+    /// <summary>Queues an event; a device too slow to keep up is disconnected, and catches up when it resumes.</summary>
+    public void Offer(DeviceEvent e)
+    {
+        if (!_events.Writer.TryWrite(e))
+        {
+            _events.Writer.TryComplete(new ChannelClosedException("the device fell too far behind"));
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        feed.Connect(userId, this);
+        try
+        {
+            var resume = await ReadResumeAsync(closing.Token);
+            var receiving = DrainIncomingAsync(closing);
+            foreach (var chat in await chats.ListAsync(userId, closing.Token))
+            {
+                feed.Follow(chat.Id, this);
+                _lastSent[chat.Id] = resume is not null && resume.TryGetValue(chat.Id, out var seen) ? Math.Clamp(seen, 0, chat.LastSequence) : chat.LastSequence;
+                await CatchUpAsync(chat.Id, chat.LastSequence, closing.Token);
+            }
+
+            await SendAsync(new RealtimeFrame("live", Positions: new Dictionary<string, long>(_lastSent)), closing.Token);
+            await foreach (var e in _events.Reader.ReadAllAsync(closing.Token))
+            {
+                await HandleAsync(e, closing.Token);
+            }
+
+            await receiving;
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ChannelClosedException)
+        {
+            // The device went away or fell behind; it resumes by sequence when it comes back.
+        }
+        finally
+        {
+            feed.Disconnect(userId, this, _lastSent.Keys);
+            await closing.CancelAsync();
+        }
+    }
+
+    private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)
+    {
+        if (e.Receipt is { } receipt)
+        {
+            if (_lastSent.ContainsKey(receipt.ChatId))
+            {
+                await SendAsync(new RealtimeFrame("receipt", Receipt: receipt), cancellationToken);
+            }
+
+            return;
+        }
+
+        var message = e.Message!;
+        if (!_lastSent.ContainsKey(message.ChatId))
+        {
+            // Invited to a chat while connected: follow it from the invitation on.
+            if (message.Kind != MessageKind.Joined || !(message.UserIds ?? []).Contains(userId))
+            {
+                return;
+            }
+
+            _lastSent[message.ChatId] = message.Sequence - 1;
+            feed.Follow(message.ChatId, this);
+        }
+
+        await CatchUpAsync(message.ChatId, message.Sequence, cancellationToken);
+        if (message.Kind == MessageKind.Left && (message.UserIds ?? []).Contains(userId))
+        {
+            feed.Unfollow(message.ChatId, this);
+            _lastSent.Remove(message.ChatId);
+        }
+    }
+
+    /// <summary>Sends every message of the chat after the last one sent, up to <paramref name="upTo"/>.</summary>
+    private async Task CatchUpAsync(string chatId, long upTo, CancellationToken cancellationToken)
+    {
+        var sent = _lastSent[chatId];
+        while (sent < upTo)
+        {
+            var page = await messages.RangeAsync(chatId, sent + 1, Math.Min(upTo, sent + Messages.MaxPage), cancellationToken);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var message in page)
+            {
+                await SendAsync(new RealtimeFrame("message", message), cancellationToken);
+            }
+
+            sent = page[^1].Sequence;
+            _lastSent[chatId] = sent;
+        }
+
+        if (sent > 0)
+        {
+            await chats.AdvanceCursorAsync(chatId, userId, sent, 0, cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, long>?> ReadResumeAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var buffer = new byte[64 * 1024];
+        var result = await socket.ReceiveAsync(buffer, timeout.Token);
+        if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage)
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "the first frame must be a resume frame of at most 64 KiB", cancellationToken);
+            throw new OperationCanceledException();
+        }
+
+        try
+        {
+            var frame = JsonSerializer.Deserialize<ResumeFrame>(buffer.AsSpan(0, result.Count), Json);
+            return frame?.Type == "resume" ? frame.Chats : throw new JsonException("not a resume frame");
+        }
+        catch (JsonException)
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "the first frame must be {\"type\":\"resume\",\"chats\":{...}}", cancellationToken);
+            throw new OperationCanceledException();
+        }
+    }
+
+    /// <summary>The device sends nothing after resuming; reading notices when it closes.</summary>
+    private async Task DrainIncomingAsync(CancellationTokenSource closing)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var result = await socket.ReceiveAsync(buffer, closing.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+        }
+
+        _events.Writer.TryComplete();
+        await closing.CancelAsync();
+    }
+
+    private Task SendAsync(RealtimeFrame frame, CancellationToken cancellationToken) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, Json), WebSocketMessageType.Text, true, cancellationToken);
+}

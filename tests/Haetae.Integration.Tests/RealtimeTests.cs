@@ -1,0 +1,136 @@
+using Haetae.Client;
+using Haetae.Contracts;
+using Haetae.Testing;
+
+namespace Haetae.Integration.Tests;
+
+/// <summary>Push over WebSocket across sites, and resume by sequence after a dropped connection.</summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class RealtimeTests(SharedClusterFixture fixture)
+{
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(30);
+
+    private TestCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Messages_and_receipts_reach_a_device_connected_to_another_site_in_order()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
+        using var a = alice;
+        using var b = bob;
+        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        await using var bobsPhone = new HaetaeRealtime(bob);
+        await bobsPhone.Live.WaitAsync(Phase, ct);
+
+        for (var i = 1; i <= 10; i++)
+        {
+            await alice.SendTextAsync(chat.Id, $"live {i}", cancellationToken: ct);
+        }
+
+        var received = await NextMessagesAsync(bobsPhone, 10, "ten live messages at Bob's device", ct);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"live {i}"), received.Select(m => m.Text));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), received.Select(m => m.Sequence));
+
+        await alice.MarkReadAsync(chat.Id, 10, ct);
+        var receipt = await NextAsync(bobsPhone, f => f.Receipt is { Read: 10 }, "Alice's read receipt at Bob's device", ct);
+        Assert.Equal(chat.Id, receipt.Receipt!.ChatId);
+    }
+
+    [Fact]
+    public async Task A_device_that_reconnects_to_another_site_gets_everything_after_its_last_sequence_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
+        using var a = alice;
+        using var b = bob;
+        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        IReadOnlyDictionary<string, long> seen;
+        await using (var first = new HaetaeRealtime(bob))
+        {
+            await first.Live.WaitAsync(Phase, ct);
+            for (var i = 1; i <= 3; i++)
+            {
+                await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
+            }
+
+            await NextMessagesAsync(first, 3, "the first three messages", ct);
+            seen = first.LastSeen;
+        }
+
+        for (var i = 4; i <= 8; i++)
+        {
+            await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
+        }
+
+        using var bobElsewhere = ChatTestUsers.ClientAt(Cluster, 2);
+        bobElsewhere.AccessToken = bob.AccessToken;
+        await using var resumed = new HaetaeRealtime(bobElsewhere, seen);
+        var missed = await NextMessagesAsync(resumed, 5, "the five messages sent while away", ct);
+        await resumed.Live.WaitAsync(Phase, ct);
+        await alice.SendTextAsync(chat.Id, "m9", cancellationToken: ct);
+        var live = await NextMessagesAsync(resumed, 1, "the next live message", ct);
+
+        Assert.Equal(3, seen[chat.Id]);
+        Assert.Equal(["m4", "m5", "m6", "m7", "m8"], missed.Select(m => m.Text));
+        Assert.Equal("m9", live.Single().Text);
+        Assert.Equal(9, resumed.LastSeen[chat.Id]);
+    }
+
+    [Fact]
+    public async Task A_connected_device_hears_of_a_group_it_is_invited_to()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (carol, carolUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Carol", ct);
+        var (dave, daveUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Dave", ct);
+        using var a = alice;
+        using var c = carol;
+        using var d = dave;
+        await using var carolsPhone = new HaetaeRealtime(carol);
+        await carolsPhone.Live.WaitAsync(Phase, ct);
+
+        var group = await alice.CreateChatAsync([carolUser.Id, daveUser.Id], "picnic", cancellationToken: ct);
+        await alice.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
+
+        var frames = await NextMessagesAsync(carolsPhone, 2, "the invitation and the first message", ct);
+        Assert.Equal([MessageKind.Joined, MessageKind.Text], frames.Select(m => m.Kind));
+        Assert.Equal(group.Id, frames[0].ChatId);
+        Assert.Contains(carolUser.Id, frames[0].UserIds!);
+    }
+
+    private static async Task<List<MessageView>> NextMessagesAsync(HaetaeRealtime device, int count, string phase, CancellationToken ct)
+    {
+        var messages = new List<MessageView>();
+        while (messages.Count < count)
+        {
+            var frame = await NextAsync(device, f => f.Message is not null, phase, ct);
+            messages.Add(frame.Message!);
+        }
+
+        return messages;
+    }
+
+    private static async Task<RealtimeFrame> NextAsync(HaetaeRealtime device, Func<RealtimeFrame, bool> wanted, string phase, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(Phase);
+        try
+        {
+            while (true)
+            {
+                var frame = await device.Frames.ReadAsync(timeout.Token);
+                if (wanted(frame))
+                {
+                    return frame;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s.");
+        }
+    }
+}
