@@ -1,13 +1,17 @@
 using Haetae.Bench;
 
-// Whole-system measurements on real local sites. Usage: dotnet run -c Release --project bench/Haetae.Bench -- foundation [runs]
+// Whole-system measurements on real local sites.
+// Usage: dotnet run -c Release --project bench/Haetae.Bench -- foundation [runs] | chat [messages per sender]
 var runs = args.Length > 1 && int.TryParse(args[1], out var n) ? n : 5;
 switch (args.FirstOrDefault() ?? "foundation")
 {
     case "foundation":
         await FoundationBench.RunAsync(runs, Console.Out);
         return 0;
+    case "chat":
+        await ChatBench.RunAsync(pairs: 16, perSender: args.Length > 1 ? runs : 200, Console.Out);
+        return 0;
     default:
-        await Console.Error.WriteLineAsync($"unknown benchmark '{args[0]}' (known: foundation)");
+        await Console.Error.WriteLineAsync($"unknown benchmark '{args[0]}' (known: foundation, chat)");
         return 2;
 }
