@@ -27,6 +27,8 @@ public static partial class ChatApi
         services.AddSingleton<Chats>();
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
+        services.AddSingleton<CursorWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<CursorWriter>());
         services.AddSingleton<ChatFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ChatFeed>());
         services.AddExceptionHandler<ApiProblemHandler>();
@@ -130,7 +132,7 @@ public static partial class ChatApi
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
 
-        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed) =>
+        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
             {
@@ -138,7 +140,7 @@ public static partial class ChatApi
             }
 
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await new DeviceSession(Caller(http), socket, chats, messages, feed).RunAsync(http.RequestAborted);
+            await new DeviceSession(Caller(http), socket, chats, messages, feed, cursors).RunAsync(http.RequestAborted);
         });
 
         user.MapPost("/photos", async (HttpContext http, Photos photos, CancellationToken ct) =>

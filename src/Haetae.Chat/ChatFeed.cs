@@ -16,7 +16,7 @@ namespace Haetae.Chat;
 /// event to the devices connected to this node that follow the chat. A feed that breaks (its server
 /// burned) starts again after the last message it saw; devices fill any gap themselves by sequence.
 /// </summary>
-internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, ILogger<ChatFeed> logger) : BackgroundService
+internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, ILogger<ChatFeed> logger) : BackgroundService
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _followers = new();
@@ -78,6 +78,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, ILogg
                         continue;
                     }
 
+                    messages.Observe(message.ChatId, message.Sequence);
                     var devices = new HashSet<DeviceSession>(_followers.TryGetValue(message.ChatId, out var following) ? following.Keys : []);
                     if (message.Kind == MessageKind.Joined)
                     {

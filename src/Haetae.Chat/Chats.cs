@@ -20,7 +20,7 @@ internal sealed record Cursor(long Delivered, long Read)
 }
 
 /// <summary>Chats, membership, messages and receipts, as a member sees them.</summary>
-internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Messages messages, Photos photos, TimeProvider time)
+internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Messages messages, Photos photos, CursorWriter cursors, TimeProvider time)
 {
     public const int MaxMembers = 100;
     public const int MaxTextBytes = 16 * 1024;
@@ -154,7 +154,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
 
         var message = await messages.AppendAsync(
             chatId, hasPhoto ? MessageKind.Photo : MessageKind.Text, caller, hasText ? text : null, hasPhoto ? request.PhotoId : null, null, requestId, cancellationToken);
-        await AdvanceCursorAsync(chatId, caller, message.Sequence, message.Sequence, cancellationToken);
+        cursors.Advance(chatId, caller, message.Sequence, message.Sequence);
         return message;
     }
 
@@ -178,7 +178,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         var page = await messages.RangeAsync(chatId, first, end, cancellationToken);
         if (page.Count > 0)
         {
-            await AdvanceCursorAsync(chatId, caller, page[^1].Sequence, 0, cancellationToken);
+            cursors.Advance(chatId, caller, page[^1].Sequence, 0);
         }
 
         return new MessagePage(page, last);
@@ -257,7 +257,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         var last = await messages.LastSequenceAsync(chat.Id, cancellationToken);
         var lastMessage = last > 0 ? await messages.GetAsync(chat.Id, last, cancellationToken) : null;
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var mine = (await chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{caller}", cancellationToken))?.Value ?? Cursor.Start;
+        var mine = Merge((await chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{caller}", cancellationToken))?.Value, chat.Id, caller);
         var members = await Task.WhenAll(chat.Members.Select(async m => new UserView(m, (await accounts.FindAsync(m, cancellationToken))?.DisplayName ?? "(unknown)")));
         return new ChatView(chat.Id, chat.Kind, chat.Title, members, last, lastMessage, Math.Max(0, last - mine.Read));
     }
@@ -265,9 +265,17 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     private async Task<IReadOnlyList<CursorView>> CursorsAsync(ChatRecord chat, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var cursors = await Task.WhenAll(chat.Members.Select(m => chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{m}", cancellationToken)));
-        return [.. chat.Members.Zip(cursors, (m, c) => new CursorView(m, c?.Value.Delivered ?? 0, c?.Value.Read ?? 0))];
+        var stored = await Task.WhenAll(chat.Members.Select(m => chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{m}", cancellationToken)));
+        return [.. chat.Members.Select((member, i) =>
+        {
+            var cursor = Merge(stored[i]?.Value, chat.Id, member);
+            return new CursorView(member, cursor.Delivered, cursor.Read);
+        })];
     }
+
+    /// <summary>The stored cursor moved on by what this node has not written yet.</summary>
+    private Cursor Merge(Cursor? stored, string chatId, string userId) =>
+        cursors.Pending(chatId, userId) is { } pending ? (stored ?? Cursor.Start).Advance(pending.Delivered, pending.Read) : stored ?? Cursor.Start;
 
     private async Task RequireUsersAsync(IReadOnlyList<string> userIds, CancellationToken cancellationToken)
     {

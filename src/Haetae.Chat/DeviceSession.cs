@@ -13,7 +13,7 @@ internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt);
 /// then forwards live events; per chat it sends each sequence once and in order, fetching any gap from
 /// the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
 /// </summary>
-internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats, Messages messages, ChatFeed feed)
+internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors)
 {
     public const int MaxQueued = 10_000;
 
@@ -90,7 +90,18 @@ internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats
             feed.Follow(message.ChatId, this);
         }
 
-        await CatchUpAsync(message.ChatId, message.Sequence, cancellationToken);
+        if (message.Sequence == _lastSent[message.ChatId] + 1)
+        {
+            // The usual case: the next one, as the feed brought it; no need to read it back.
+            await SendAsync(new RealtimeFrame("message", message), cancellationToken);
+            _lastSent[message.ChatId] = message.Sequence;
+            cursors.Advance(message.ChatId, userId, message.Sequence, 0);
+        }
+        else
+        {
+            await CatchUpAsync(message.ChatId, message.Sequence, cancellationToken);
+        }
+
         if (message.Kind == MessageKind.Left && (message.UserIds ?? []).Contains(userId))
         {
             feed.Unfollow(message.ChatId, this);
@@ -121,7 +132,7 @@ internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats
 
         if (sent > 0)
         {
-            await chats.AdvanceCursorAsync(chatId, userId, sent, 0, cancellationToken);
+            cursors.Advance(chatId, userId, sent, 0);
         }
     }
 

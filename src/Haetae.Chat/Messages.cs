@@ -16,7 +16,13 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The newest sequence this node has seen per chat: where the next append starts looking (never beyond the truth).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _lastSeen = new();
+
     public const int MaxPage = 200;
+
+    /// <summary>Notes a stored message (from this node's appends and from the feed of every shard).</summary>
+    public void Observe(string chatId, long sequence) => _lastSeen.AddOrUpdate(chatId, sequence, (_, seen) => Math.Max(seen, sequence));
 
     /// <summary>
     /// Appends a message with the next sequence. A retry with the same request id returns the message the
@@ -25,7 +31,8 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     public async Task<MessageView> AppendAsync(
         string chatId, MessageKind kind, string senderId, string? text, string? photoId, IReadOnlyList<string>? userIds, string requestId, CancellationToken cancellationToken)
     {
-        var next = await LastSequenceAsync(chatId, cancellationToken) + 1;
+        // Start from what this node has seen; only a conflict costs a read of the chat's newest sequence.
+        var next = (_lastSeen.TryGetValue(chatId, out var seen) ? seen : await LastSequenceAsync(chatId, cancellationToken)) + 1;
         var messageId = $"{chatId}:{requestId}";
         for (var attempt = 0; attempt < 1000; attempt++)
         {
@@ -34,12 +41,14 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
             {
                 var ack = await ReplicatedPublisher.PublishAsync(
                     js, Assets.ChatMessageSubject(chatId, next), JsonSerializer.SerializeToUtf8Bytes(message, Json), messageId, cancellationToken, expectedLastSubjectSequence: 0);
-                return ack.Duplicate ? await ReadStoredAsync(chatId, ack.Seq, cancellationToken) : message;
+                var stored = ack.Duplicate ? await ReadStoredAsync(chatId, ack.Seq, cancellationToken) : message;
+                Observe(chatId, stored.Sequence);
+                return stored;
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode == ReplicatedPublisher.WrongLastSequence)
             {
-                // Another writer took this sequence (or our view of the last one trailed): take the next.
-                next++;
+                // Another writer took this sequence: look at the chat's newest and take the one after.
+                next = Math.Max(next + 1, await LastSequenceAsync(chatId, cancellationToken) + 1);
             }
         }
 
@@ -50,7 +59,9 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken)
     {
         var last = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
-        return last is null ? 0 : SequenceOf(last.Subject);
+        var sequence = last is null ? 0 : SequenceOf(last.Subject);
+        Observe(chatId, sequence);
+        return sequence;
     }
 
     public async Task<MessageView?> GetAsync(string chatId, long sequence, CancellationToken cancellationToken)
