@@ -27,6 +27,8 @@ public static partial class ChatApi
         services.AddSingleton<Chats>();
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
+        services.AddSingleton<HotCaches>();
+        services.AddHostedService(sp => sp.GetRequiredService<HotCaches>());
         services.AddSingleton<CursorWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<CursorWriter>());
         services.AddSingleton<ChatFeed>();

@@ -20,7 +20,7 @@ internal sealed record Cursor(long Delivered, long Read)
 }
 
 /// <summary>Chats, membership, messages and receipts, as a member sees them.</summary>
-internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Messages messages, Photos photos, CursorWriter cursors, TimeProvider time)
+internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Messages messages, Photos photos, CursorWriter cursors, HotCaches caches, TimeProvider time)
 {
     public const int MaxMembers = 100;
     public const int MaxTextBytes = 16 * 1024;
@@ -228,15 +228,27 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
             throw ApiProblem.NotFound("no such chat");
         }
 
-        var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var chat = (await chats.TryGetAsync<ChatRecord>($"chat.{chatId}", cancellationToken))?.Value;
-        return chat is not null && chat.Members.Contains(caller) ? chat : throw ApiProblem.NotFound("no such chat");
+        return await MemberViewAsync(caller, chatId, cancellationToken) ?? throw ApiProblem.NotFound("no such chat");
     }
 
-    public async Task<bool> IsMemberAsync(string userId, string chatId, CancellationToken cancellationToken)
+    public async Task<bool> IsMemberAsync(string userId, string chatId, CancellationToken cancellationToken) =>
+        IsChatId(chatId) && await MemberViewAsync(userId, chatId, cancellationToken) is not null;
+
+    /// <summary>
+    /// The chat if <paramref name="userId"/> is a member. A yes from the node's cache is trusted (it trails the
+    /// store by milliseconds); a no is checked against the store, so a member just invited is not refused.
+    /// </summary>
+    private async Task<ChatRecord?> MemberViewAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
+        var cached = await caches.Chats.GetAsync($"chat.{chatId}", cancellationToken);
+        if (cached?.Members.Contains(userId) == true)
+        {
+            return cached;
+        }
+
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        return IsChatId(chatId) && (await chats.TryGetAsync<ChatRecord>($"chat.{chatId}", cancellationToken))?.Value.Members.Contains(userId) == true;
+        var stored = (await chats.TryGetAsync<ChatRecord>($"chat.{chatId}", cancellationToken))?.Value;
+        return stored?.Members.Contains(userId) == true ? stored : null;
     }
 
     public async Task AdvanceCursorAsync(string chatId, string userId, long delivered, long read, CancellationToken cancellationToken)

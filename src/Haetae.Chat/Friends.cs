@@ -77,6 +77,7 @@ internal sealed class Friends(Buckets buckets, Accounts accounts)
     }
 
     /// <summary>True if <paramref name="owner"/> has blocked <paramref name="other"/>.</summary>
+    /// <remarks>Read from the store, not a cache: once a block is acknowledged, no site accepts another message.</remarks>
     public async Task<bool> HasBlockedAsync(string owner, string other, CancellationToken cancellationToken) =>
         (await GetAsync(owner, cancellationToken)).Blocked.Contains(other);
 
