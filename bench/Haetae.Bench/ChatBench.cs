@@ -50,19 +50,24 @@ internal static class ChatBench
         var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var readers = receivers.Select(device => Task.Run(async () =>
         {
-            await foreach (var frame in device.Frames.ReadAllAsync())
+            while (!delivered.Task.IsCompleted && await device.Frames.WaitToReadAsync())
             {
-                if (frame.Message is { } m && sentAt.TryGetValue(m.RequestId, out var at))
+                while (!delivered.Task.IsCompleted && device.Frames.TryRead(out var frame))
                 {
-                    delivery.Add(clock.Elapsed.TotalMilliseconds - at);
-                    if (delivery.Count >= total)
+                    if (frame.Message is { } m && sentAt.TryGetValue(m.RequestId, out var at))
                     {
-                        delivered.TrySetResult();
+                        delivery.Add(clock.Elapsed.TotalMilliseconds - at);
+                        if (delivery.Count >= total)
+                        {
+                            delivered.TrySetResult();
+                        }
                     }
                 }
             }
         })).ToList();
+        var readersDone = Task.WhenAll(readers);
 
+        // Peak: every sender as fast as its acknowledgements come back.
         var apiAcks = new ConcurrentBag<double>();
         var apiStart = clock.Elapsed;
         await Task.WhenAll(senders.Select(s => Task.Run(async () =>
@@ -78,6 +83,43 @@ internal static class ChatBench
         })));
         var apiSeconds = (clock.Elapsed - apiStart).TotalSeconds;
         await delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var peakRate = total / apiSeconds;
+
+        // Half the peak rate, paced: the delivery target is stated at this load.
+        var halfDelivery = new ConcurrentBag<double>();
+        var halfTotal = total / 2;
+        var halfDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var halfSentAt = new ConcurrentDictionary<string, double>();
+        var halfReaders = receivers.Select(device => Task.Run(async () =>
+        {
+            while (!halfDone.Task.IsCompleted && await device.Frames.WaitToReadAsync())
+            {
+                while (device.Frames.TryRead(out var frame))
+                {
+                    if (frame.Message is { } m && halfSentAt.TryGetValue(m.RequestId, out var at))
+                    {
+                        halfDelivery.Add(clock.Elapsed.TotalMilliseconds - at);
+                        if (halfDelivery.Count >= halfTotal)
+                        {
+                            halfDone.TrySetResult();
+                        }
+                    }
+                }
+            }
+        })).ToList();
+        var interval = TimeSpan.FromSeconds(senders.Count / (peakRate / 2));
+        await Task.WhenAll(senders.Select((s, i) => Task.Run(async () =>
+        {
+            using var pace = new PeriodicTimer(interval);
+            for (var n = 0; n < perSender / 2; n++)
+            {
+                await pace.WaitForNextTickAsync();
+                var requestId = HaetaeClient.NewRequestId();
+                halfSentAt[requestId] = clock.Elapsed.TotalMilliseconds;
+                await s.Client.SendTextAsync(s.ChatId, $"paced {n}", requestId);
+            }
+        })));
+        await halfDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
         // Raw JetStream at the same concurrency, one publish at a time each, R3, with message ids.
         await using var connection = await cluster.ConnectAsync();
@@ -99,13 +141,15 @@ internal static class ChatBench
         await output.WriteLineAsync($"API send:      {total / apiSeconds,8:N0} msg/s  ack p50 {P(apiAcks, 50),6:0.0} ms  p99 {P(apiAcks, 99),6:0.0} ms  delivery p50 {P(delivery, 50),6:0.0} ms  p99 {P(delivery, 99),6:0.0} ms");
         await output.WriteLineAsync($"raw JetStream: {total / rawSeconds,8:N0} msg/s  ack p50 {P(rawAcks, 50),6:0.0} ms  p99 {P(rawAcks, 99),6:0.0} ms");
         await output.WriteLineAsync($"API rate / raw rate: {total / apiSeconds / (total / rawSeconds):0.00}");
+        await output.WriteLineAsync($"API at half the peak rate ({peakRate / 2:N0} msg/s, paced): delivery p50 {P(halfDelivery, 50),6:0.0} ms  p99 {P(halfDelivery, 99),6:0.0} ms");
 
         foreach (var device in receivers)
         {
             await device.DisposeAsync();
         }
 
-        await Task.WhenAll(readers);
+        await readersDone;
+        await Task.WhenAll(halfReaders);
         foreach (var (client, _) in senders)
         {
             client.Dispose();
