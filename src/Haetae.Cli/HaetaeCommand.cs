@@ -122,11 +122,19 @@ internal static class HaetaeCommand
         var path = Path.Combine(root, "secrets.json");
         if (File.Exists(path))
         {
-            var existing = JsonSerializer.Deserialize<PlatformSecrets>(await File.ReadAllTextAsync(path, cancellationToken));
-            if (existing is not null)
+            try
             {
-                return existing;
+                var existing = JsonSerializer.Deserialize<PlatformSecrets>(await File.ReadAllTextAsync(path, cancellationToken));
+                if (existing is { AppPassword.Length: > 0, SystemPassword.Length: > 0, RoutePassword.Length: > 0 })
+                {
+                    return existing;
+                }
             }
+            catch (JsonException)
+            {
+            }
+
+            throw new PlatformException($"{path} is damaged; delete it (or start with --fresh) to generate new credentials");
         }
 
         var secrets = PlatformSecrets.Generate();

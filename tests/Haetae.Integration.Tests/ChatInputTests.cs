@@ -44,6 +44,15 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         await ExpectProblemAsync(http, HttpMethod.Post, "api/chats", alice.AccessToken, "{\"memberIds\": []}", "r7", HttpStatusCode.BadRequest, ct);
         await ExpectProblemAsync(http, HttpMethod.Post, "api/friends", alice.AccessToken, "{\"userId\": \"x\", \"email\": \"y@z.io\"}", null, HttpStatusCode.BadRequest, ct);
         await ExpectProblemAsync(http, HttpMethod.Post, "api/photos", alice.AccessToken, "not an image", "r8", HttpStatusCode.UnsupportedMediaType, ct);
+        using (var tooLarge = new HttpRequestMessage(HttpMethod.Post, "api/photos"))
+        {
+            tooLarge.Headers.Authorization = new AuthenticationHeaderValue("Bearer", alice.AccessToken);
+            tooLarge.Headers.Add(ChatHeaders.RequestId, "r9");
+            tooLarge.Content = new ByteArrayContent(new byte[(10 * 1024 * 1024) + 1]) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } };
+            using var refused = await http.SendAsync(tooLarge, ct);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        }
 
         Assert.Equal(1, (await bob.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
     }

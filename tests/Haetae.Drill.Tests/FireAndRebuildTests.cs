@@ -3,7 +3,7 @@ using Haetae.Contracts;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 
-namespace Haetae.Integration.Tests;
+namespace Haetae.Drill.Tests;
 
 /// <summary>Sites burned for real (SIGKILL, data deleted) through the same code as `haetae fire`.</summary>
 public sealed class FireAndRebuildTests

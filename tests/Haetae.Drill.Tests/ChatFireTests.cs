@@ -3,7 +3,7 @@ using Haetae.Contracts;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 
-namespace Haetae.Integration.Tests;
+namespace Haetae.Drill.Tests;
 
 /// <summary>A site burned for real in the middle of a conversation.</summary>
 public sealed class ChatFireTests
@@ -28,6 +28,12 @@ public sealed class ChatFireTests
         using var bobElsewhere = ChatTestUsers.ClientAt(cluster, (leaderIndex + 1) % 3);
         bobElsewhere.AccessToken = bob.AccessToken;
 
+        // Bob's phone is connected to the site that will burn: it must resume elsewhere, missing nothing.
+        using var bobsPhoneClient = ChatTestUsers.ClientAt(cluster, leaderIndex);
+        bobsPhoneClient.AccessToken = bob.AccessToken;
+        await using var bobsPhone = new HaetaeRealtime(bobsPhoneClient);
+        await bobsPhone.Live.WaitAsync(TimeSpan.FromSeconds(30), ct);
+
         const int perPerson = 60;
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<MessageView>();
         var firstAcks = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,6 +55,29 @@ public sealed class ChatFireTests
         await talking.WaitAsync(TimeSpan.FromMinutes(3), ct);
 
         var history = await bobElsewhere.GetMessagesAsync(chat.Id, after: 0, limit: 200, cancellationToken: ct);
+        var onPhone = new List<MessageView>();
+        using (var phase = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            phase.CancelAfter(TimeSpan.FromSeconds(60));
+            while (onPhone.Count < 2 * perPerson)
+            {
+                try
+                {
+                    var frame = await bobsPhone.Frames.ReadAsync(phase.Token);
+                    if (frame.Message is { } m)
+                    {
+                        onPhone.Add(m);
+                    }
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"Phase 'Bob's phone resumes after the fire' got {onPhone.Count} of {2 * perPerson} messages in 60 s.");
+                }
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(1, 2 * perPerson).Select(i => (long)i), onPhone.Select(m => m.Sequence));
+        Assert.True(bobsPhone.Reconnects > 0, "Bob's phone should have reconnected to another site");
         Assert.Equal(2 * perPerson, acknowledged.Count);
         Assert.Equal(Enumerable.Range(1, 2 * perPerson).Select(i => (long)i), history.Messages.Select(m => m.Sequence));
         Assert.Equal(acknowledged.Select(m => m.RequestId).Order(), history.Messages.Select(m => m.RequestId).Order());

@@ -1,11 +1,10 @@
 using Haetae.Client;
 using Haetae.Contracts;
-using Haetae.Testing;
 
-namespace Haetae.Integration.Tests;
+namespace Haetae.Testing;
 
 /// <summary>Signed-in users for chat tests, each pinned first to a chosen site (the client fails over from there).</summary>
-internal static class ChatTestUsers
+public static class ChatTestUsers
 {
     private static int _counter;
 
