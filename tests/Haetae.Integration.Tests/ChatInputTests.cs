@@ -83,6 +83,52 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_expired_token_and_a_token_signed_by_an_unknown_key_are_refused_at_every_site()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, aliceUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        using var a = alice;
+
+        // The platform's own current key, read from the replicated bucket as any node does.
+        await using var connection = await Cluster.ConnectAsync();
+        var keys = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Assets.SigningKeysBucket, ct);
+        var kid = JsonSerializer.Deserialize<string>((await keys.GetEntryAsync<byte[]>("current", cancellationToken: ct)).Value!)!;
+        var stored = JsonSerializer.Deserialize<Haetae.Chat.StoredSigningKey>(
+            (await keys.GetEntryAsync<byte[]>($"key.{kid}", cancellationToken: ct)).Value!, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        using var platformKey = System.Security.Cryptography.ECDsa.Create();
+        platformKey.ImportPkcs8PrivateKey(Convert.FromBase64String(stored.Pkcs8), out _);
+        using var strangerKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+
+        string Token(System.Security.Cryptography.ECDsa key, DateTime expires) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(
+            new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = "haetae",
+                Audience = "haetae",
+                Claims = new Dictionary<string, object> { ["sub"] = aliceUser.Id, ["sid"] = "test-session" },
+                IssuedAt = expires.AddHours(-1),
+                NotBefore = expires.AddHours(-1),
+                Expires = expires,
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                    new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key) { KeyId = kid }, "ES256"),
+            });
+
+        var valid = Token(platformKey, DateTime.UtcNow.AddMinutes(10));
+        var expired = Token(platformKey, DateTime.UtcNow.AddMinutes(-5));
+        var forged = Token(strangerKey, DateTime.UtcNow.AddMinutes(10));
+        foreach (var site in Cluster.Spec.Sites)
+        {
+            using var http = new HttpClient { BaseAddress = site.NodeUri };
+            foreach (var (token, expected) in new[] { (valid, HttpStatusCode.OK), (expired, HttpStatusCode.Unauthorized), (forged, HttpStatusCode.Unauthorized) })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "api/me");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                using var response = await http.SendAsync(request, ct);
+                Assert.Equal(expected, response.StatusCode);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Another_users_chat_and_photos_stay_hidden()
     {
         var ct = TestContext.Current.CancellationToken;
