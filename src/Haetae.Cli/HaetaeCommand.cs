@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Haetae.Cluster;
+using Haetae.Drill;
 
 namespace Haetae.Cli;
 
@@ -53,7 +54,35 @@ internal static class HaetaeCommand
         var rebuild = new Command("rebuild", "Start a burned site again, empty, and wait until every asset has three caught-up replicas") { site };
         rebuild.SetAction(parse => GuardAsync(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, stopping)));
 
-        var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild };
+        var people = new Option<int>("--people") { Description = "Synthetic people", DefaultValueFactory = _ => 24 };
+        var rate = new Option<double>("--rate") { Description = "Messages per person per second", DefaultValueFactory = _ => 2 };
+        var warmUp = new Option<int>("--warm-up") { Description = "Seconds of load before the fire", DefaultValueFactory = _ => 20 };
+        var burned = new Option<int>("--burned") { Description = "Seconds of load with the site down, before the rebuild", DefaultValueFactory = _ => 30 };
+        var after = new Option<int>("--after") { Description = "Seconds of load after the rebuild", DefaultValueFactory = _ => 20 };
+        var drillSite = new Option<string?>("--site") { Description = "The site to burn (default: the one leading the most shards)" };
+        var rounds = new Option<int>("--rounds") { Description = "Fire-and-rebuild rounds (after the first, a random site each time)", DefaultValueFactory = _ => 1 };
+        var report = new Option<string>("--report") { Description = "Folder for drill.json and drill.html", DefaultValueFactory = _ => "drill-report" };
+        var drill = new Command("drill", "Start three sites, run a synthetic population, burn a site under load, rebuild it, and check every promise")
+        {
+            people, rate, warmUp, burned, after, drillSite, rounds, report,
+        };
+        drill.SetAction(parse => GuardAsync(error, () => DrillAsync(
+            parse.GetValue(home)!,
+            new DrillOptions
+            {
+                People = parse.GetValue(people),
+                MessagesPerPersonPerSecond = parse.GetValue(rate),
+                WarmUp = TimeSpan.FromSeconds(parse.GetValue(warmUp)),
+                Burned = TimeSpan.FromSeconds(parse.GetValue(burned)),
+                After = TimeSpan.FromSeconds(parse.GetValue(after)),
+                Site = parse.GetValue(drillSite),
+                Rounds = parse.GetValue(rounds),
+                ReportDirectory = parse.GetValue(report)!,
+            },
+            output,
+            stopping)));
+
+        var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild, drill };
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
@@ -153,6 +182,25 @@ internal static class HaetaeCommand
         var reply = await ControlClient.SendAsync(Path.Combine(root, "control.sock"), request, cancellationToken);
         await output.WriteLineAsync(reply.Message);
         return 0;
+    }
+
+    private static async Task<int> DrillAsync(string home, DrillOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new PlatformException(e.Message);
+        }
+
+        var report = await DrillRunner.RunAsync(options, Path.Combine(Path.GetFullPath(home), "drill"), line => output.WriteLine($"  {line}"), cancellationToken);
+        var (json, html) = await DrillReportWriter.WriteAsync(report, options.ReportDirectory, cancellationToken);
+        await output.WriteLineAsync();
+        await output.WriteAsync(DrillReportWriter.Summary(report));
+        await output.WriteLineAsync($"Report: {html} and {json}");
+        return report.AllKept ? 0 : 2;
     }
 
     private static async Task<int> StatusAsync(string root, TextWriter output, CancellationToken cancellationToken)

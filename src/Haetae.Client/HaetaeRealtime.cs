@@ -132,16 +132,23 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                 lock (_lastSeen)
                 {
                     // The node sends each sequence once per connection; across reconnects, drop what we had.
+                    // The frame is handed out before the sequence counts as seen, so a stop in between
+                    // makes the next connection send it again rather than lose it.
                     if (_lastSeen.TryGetValue(m.ChatId, out var seen) && m.Sequence <= seen)
                     {
                         continue;
                     }
 
-                    _lastSeen[m.ChatId] = m.Sequence;
+                    if (_frames.Writer.TryWrite(frame))
+                    {
+                        _lastSeen[m.ChatId] = m.Sequence;
+                    }
                 }
+
+                continue;
             }
 
-            await _frames.Writer.WriteAsync(frame, stop);
+            _frames.Writer.TryWrite(frame);
         }
     }
 

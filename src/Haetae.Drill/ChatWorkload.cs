@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using Haetae.Client;
+using Haetae.Contracts;
+
+namespace Haetae.Drill;
+
+/// <summary>
+/// People chatting 1:1 and in groups, each with a phone connected by WebSocket, some phones moving to
+/// other sites now and then. Every acknowledgement and every message a phone received is recorded;
+/// afterwards the records are checked against the history the platform returns.
+/// </summary>
+internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
+{
+    private const string Password = "drill password";
+    private readonly List<Person> _people = [];
+    private readonly Dictionary<string, List<Person>> _chats = [];
+    private readonly ConcurrentBag<Ack> _acks = [];
+    private long _refusals;
+
+    public string Service => "chat";
+
+    public async Task SetUpAsync(DrillContext context, CancellationToken cancellationToken)
+    {
+        var sites = context.Sites;
+        for (var i = 0; i < context.Options.People; i++)
+        {
+            var client = new HaetaeClient([.. sites.Skip(i % sites.Count), .. sites.Take(i % sites.Count)]);
+            var login = $"person{i}-{Guid.NewGuid():N}@drill.haetae";
+            var user = await client.SignUpAsync(new SignUpRequest(null, login, $"사람 {i}", Password), cancellationToken: cancellationToken);
+            await client.SignInAsync(login, Password, cancellationToken);
+            _people.Add(new Person(i, user.Id, client));
+        }
+
+        for (var i = 0; i < _people.Count; i++)
+        {
+            var (me, next) = (_people[i], _people[(i + 1) % _people.Count]);
+            await me.Client.AddFriendAsync(new AddFriendRequest(next.UserId, null, null), cancellationToken);
+            var direct = await me.Client.CreateChatAsync([next.UserId], cancellationToken: cancellationToken);
+            AddChat(direct.Id, [me, next]);
+        }
+
+        for (var i = 0; i + 3 < _people.Count; i += 4)
+        {
+            var members = _people.Skip(i).Take(4).ToList();
+            var group = await members[0].Client.CreateChatAsync([.. members.Skip(1).Select(m => m.UserId)], $"모임 {i / 4}", cancellationToken: cancellationToken);
+            AddChat(group.Id, members);
+        }
+
+        foreach (var person in _people)
+        {
+            person.Connect(null);
+        }
+
+        await Task.WhenAll(_people.Select(p => p.Device!.Live.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken)));
+    }
+
+    public Task RunAsync(DrillContext context, CancellationToken stop) =>
+        Task.WhenAll(_people.Select(p => Task.Run(() => TalkAsync(p, context, stop), CancellationToken.None)));
+
+    private async Task TalkAsync(Person person, DrillContext context, CancellationToken stop)
+    {
+        var random = new Random(person.Index);
+        var meanDelay = TimeSpan.FromSeconds(1 / context.Options.MessagesPerPersonPerSecond);
+        var n = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(meanDelay * (0.5 + random.NextDouble()), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            var chatId = person.Chats[random.Next(person.Chats.Count)];
+            var requestId = $"p{person.Index}-{n++}";
+            var sentAt = context.Timeline.Now;
+            try
+            {
+                // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
+                var message = await person.Client.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
+                _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now));
+                context.Timeline.Success(Service);
+            }
+            catch (HaetaeApiException)
+            {
+                Interlocked.Increment(ref _refusals);
+                context.Timeline.Error(Service);
+            }
+            catch (HaetaeUnavailableException)
+            {
+                context.Timeline.Error(Service);
+            }
+
+            if (random.NextDouble() < 0.05)
+            {
+                // Now and then the phone moves to another site and resumes there.
+                await person.MoveAsync();
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<PromiseCheck>> CheckAsync(DrillContext context, CancellationToken cancellationToken)
+    {
+        var acks = _acks.ToList();
+        var histories = new Dictionary<string, IReadOnlyList<MessageView>>();
+        foreach (var (chatId, members) in _chats)
+        {
+            histories[chatId] = await ReadAllAsync(members[0].Client, chatId, cancellationToken);
+        }
+
+        // Phones: give them time to receive everything acknowledged, then compare.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline && _people.Any(p => p.Chats.Any(c => p.LastReceived(c) < histories[c].Count)))
+        {
+            await Task.Delay(200, cancellationToken);
+        }
+
+        var byRequest = histories.Values.SelectMany(h => h).GroupBy(m => (m.ChatId, m.RequestId)).ToDictionary(g => g.Key, g => g.Count());
+        var lost = acks.Count(a => !byRequest.ContainsKey((a.ChatId, a.RequestId)));
+        var duplicates = byRequest.Values.Count(c => c > 1);
+        var gapped = histories.Count(h => !h.Value.Select(m => m.Sequence).SequenceEqual(Enumerable.Range(1, h.Value.Count).Select(i => (long)i)));
+        var wrongAck = acks.Count(a => histories[a.ChatId].ElementAtOrDefault((int)a.Sequence - 1)?.RequestId != a.RequestId);
+
+        long deliveries = 0, disorder = 0, undelivered = 0;
+        var examples = new List<string>();
+        foreach (var person in _people)
+        {
+            foreach (var chatId in person.Chats)
+            {
+                var received = person.Received(chatId);
+                var history = histories[chatId];
+                deliveries += received.Count;
+                for (var i = 0; i < received.Count; i++)
+                {
+                    // Each delivery must be the one after the previous, and the message everyone else has there.
+                    var inOrder = i == 0 || received[i].Sequence == received[i - 1].Sequence + 1;
+                    if (!inOrder || history.ElementAtOrDefault((int)received[i].Sequence - 1)?.RequestId != received[i].RequestId)
+                    {
+                        disorder++;
+                        if (examples.Count < 3)
+                        {
+                            examples.Add($"person {person.Index} chat {chatId}: after {(i == 0 ? 0 : received[i - 1].Sequence)} came {received[i].Sequence}");
+                        }
+                    }
+                }
+
+                undelivered += Math.Max(0, history.Count - person.LastReceived(chatId));
+            }
+        }
+
+        var pauses = acks.GroupBy(a => Shards.Of(a.ChatId, Assets.ChatShards))
+            .ToDictionary(g => g.Key, g => LongestGap(g.Select(a => a.AckedAt).Order().ToList()));
+        WritePauses = pauses;
+
+        return
+        [
+            new PromiseCheck(Service, "every acknowledged message is in the history", acks.Count, lost, $"{lost} of {acks.Count} acknowledged messages missing"),
+            new PromiseCheck(Service, "no message stored twice", byRequest.Count, duplicates, $"{duplicates} request ids stored more than once"),
+            new PromiseCheck(Service, "each chat's sequence has no gaps", histories.Count, gapped, $"{gapped} of {histories.Count} chats with a gap"),
+            new PromiseCheck(Service, "an acknowledgement names the message stored at its sequence", acks.Count, wrongAck, $"{wrongAck} acknowledgements disagree with the history"),
+            new PromiseCheck(Service, "every phone saw each chat in the same order, without gaps or duplicates", deliveries, disorder, $"{disorder} of {deliveries} deliveries out of order, doubled or skipped{(examples.Count > 0 ? " (" + string.Join("; ", examples) + ")" : "")}"),
+            new PromiseCheck(Service, "every phone received every message of its chats", histories.Values.Sum(h => (long)h.Count), undelivered, $"{undelivered} messages never reached a member's phone"),
+            new PromiseCheck(Service, "no valid request refused", acks.Count + _refusals, _refusals, $"{_refusals} sends refused with a 4xx"),
+        ];
+    }
+
+    /// <summary>The longest time between two acknowledgements on one shard (set by <see cref="CheckAsync"/>).</summary>
+    public IReadOnlyDictionary<int, TimeSpan> WritePauses { get; private set; } = new Dictionary<int, TimeSpan>();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var person in _people)
+        {
+            await person.DisconnectAsync();
+            person.Client.Dispose();
+        }
+    }
+
+    private void AddChat(string chatId, List<Person> members)
+    {
+        _chats[chatId] = members;
+        foreach (var member in members)
+        {
+            member.Chats.Add(chatId);
+        }
+    }
+
+    private static async Task<IReadOnlyList<MessageView>> ReadAllAsync(HaetaeClient client, string chatId, CancellationToken cancellationToken)
+    {
+        var all = new List<MessageView>();
+        while (true)
+        {
+            var page = await client.GetMessagesAsync(chatId, after: all.Count, limit: 200, cancellationToken: cancellationToken);
+            all.AddRange(page.Messages);
+            if (page.Messages.Count == 0 || all.Count >= page.LastSequence)
+            {
+                return all;
+            }
+        }
+    }
+
+    private static TimeSpan LongestGap(IReadOnlyList<TimeSpan> times) =>
+        times.Count < 2 ? TimeSpan.Zero : times.Zip(times.Skip(1), (a, b) => b - a).Max();
+
+    private sealed record Ack(string ChatId, long Sequence, string RequestId, TimeSpan SentAt, TimeSpan AckedAt);
+
+    private sealed class Person(int index, string userId, HaetaeClient client)
+    {
+        private readonly ConcurrentDictionary<string, List<(long Sequence, string RequestId)>> _received = new();
+        private Task? _reading;
+
+        public int Index { get; } = index;
+
+        public string UserId { get; } = userId;
+
+        public HaetaeClient Client { get; } = client;
+
+        public List<string> Chats { get; } = [];
+
+        public HaetaeRealtime? Device { get; private set; }
+
+        public void Connect(IReadOnlyDictionary<string, long>? lastSeen)
+        {
+            var device = new HaetaeRealtime(Client, lastSeen);
+            Device = device;
+            _reading = Task.Run(async () =>
+            {
+                await foreach (var frame in device.Frames.ReadAllAsync())
+                {
+                    if (frame.Message is { } m)
+                    {
+                        var list = _received.GetOrAdd(m.ChatId, _ => []);
+                        lock (list)
+                        {
+                            list.Add((m.Sequence, m.RequestId));
+                        }
+                    }
+                }
+            });
+        }
+
+        public async Task MoveAsync()
+        {
+            // What it saw once it is closed: frames keep arriving until then.
+            await DisconnectAsync();
+            Client.FailOver();
+            Connect(Device!.LastSeen);
+        }
+
+        public async Task DisconnectAsync()
+        {
+            if (Device is not null)
+            {
+                await Device.DisposeAsync();
+                await _reading!;
+            }
+        }
+
+        public IReadOnlyList<(long Sequence, string RequestId)> Received(string chatId)
+        {
+            if (!_received.TryGetValue(chatId, out var list))
+            {
+                return [];
+            }
+
+            lock (list)
+            {
+                return [.. list];
+            }
+        }
+
+        public long LastReceived(string chatId)
+        {
+            var received = Received(chatId);
+            return received.Count == 0 ? Device?.LastSeen.GetValueOrDefault(chatId) ?? 0 : received[^1].Sequence;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+namespace Haetae.Drill;
+
+/// <summary>How a drill runs. The defaults end within three minutes on a 2-core machine.</summary>
+public sealed class DrillOptions
+{
+    /// <summary>How many synthetic people. Default 24.</summary>
+    public int People { get; set; } = 24;
+
+    /// <summary>Messages per second each person sends on average. Default 2.</summary>
+    public double MessagesPerPersonPerSecond { get; set; } = 2;
+
+    /// <summary>Load before the fire. Default 20 s.</summary>
+    public TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Load while the site is down, before the rebuild starts. Default 30 s.</summary>
+    public TimeSpan Burned { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Load after the rebuild completed. Default 20 s.</summary>
+    public TimeSpan After { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The site to burn; null: the one leading the most shards when the fire starts.</summary>
+    public string? Site { get; set; }
+
+    /// <summary>How many fire-and-rebuild rounds (each burns a random site after the first). Default 1.</summary>
+    public int Rounds { get; set; } = 1;
+
+    /// <summary>Where the report (JSON and HTML) is written.</summary>
+    public string ReportDirectory { get; set; } = "drill-report";
+
+    public void Validate()
+    {
+        if (People is < 4 or > 1000)
+        {
+            throw new ArgumentException("people must be 4 to 1000");
+        }
+
+        if (MessagesPerPersonPerSecond is <= 0 or > 50)
+        {
+            throw new ArgumentException("the message rate must be above 0 and at most 50 per person per second");
+        }
+
+        if (Rounds is < 1 or > 20)
+        {
+            throw new ArgumentException("rounds must be 1 to 20");
+        }
+
+        if (WarmUp < TimeSpan.Zero || Burned < TimeSpan.Zero || After < TimeSpan.Zero || WarmUp + Burned + After > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException("phase lengths must be positive and at most an hour together");
+        }
+    }
+}

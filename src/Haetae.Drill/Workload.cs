@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+
+namespace Haetae.Drill;
+
+/// <summary>What a workload gets from the drill: every site's node URL, the clock, and where to record outcomes.</summary>
+public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options);
+
+/// <summary>One promise checked from the clients' own records: kept when <see cref="Violations"/> is 0.</summary>
+public sealed record PromiseCheck(string Service, string Promise, long Checked, long Violations, string Detail)
+{
+    public bool Kept => Violations == 0;
+}
+
+/// <summary>
+/// A service's part in the drill: it sets up its people, runs their load until told to stop (recording
+/// every outcome on the timeline and keeping its own records), then checks its promises against what the
+/// platform returns afterwards. The login, profile, pay, gift and ride services add theirs the same way.
+/// </summary>
+public interface IDrillWorkload
+{
+    string Service { get; }
+
+    Task SetUpAsync(DrillContext context, CancellationToken cancellationToken);
+
+    Task RunAsync(DrillContext context, CancellationToken stop);
+
+    Task<IReadOnlyList<PromiseCheck>> CheckAsync(DrillContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>Successes and errors per second per service, and the moments that matter (fire, rebuild).</summary>
+public sealed class DrillTimeline
+{
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly ConcurrentDictionary<(string Service, int Second), (int Ok, int Errors)> _counts = new();
+    private readonly ConcurrentQueue<(double At, string What)> _marks = new();
+
+    public TimeSpan Now => _clock.Elapsed;
+
+    public void Success(string service) => _counts.AddOrUpdate((service, (int)_clock.Elapsed.TotalSeconds), (1, 0), (_, c) => (c.Ok + 1, c.Errors));
+
+    public void Error(string service) => _counts.AddOrUpdate((service, (int)_clock.Elapsed.TotalSeconds), (0, 1), (_, c) => (c.Ok, c.Errors + 1));
+
+    public void Mark(string what) => _marks.Enqueue((_clock.Elapsed.TotalSeconds, what));
+
+    public IReadOnlyList<(double At, string What)> Marks => [.. _marks];
+
+    /// <summary>Per service, per second from 0 to the last second seen: (successes, errors).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond()
+    {
+        var snapshot = _counts.ToArray();
+        var last = snapshot.Length == 0 ? 0 : snapshot.Max(c => c.Key.Second);
+        return snapshot.GroupBy(c => c.Key.Service).ToDictionary(
+            g => g.Key,
+            g => (IReadOnlyList<(int, int)>)[.. Enumerable.Range(0, last + 1).Select(s => g.FirstOrDefault(c => c.Key.Second == s).Value)]);
+    }
+}
