@@ -37,6 +37,7 @@ public sealed class LocalPlatform : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly MonitoringClient _monitoring = new();
     private readonly string? _nodeDll;
+    private readonly List<LinkProxy> _links = [];
     private bool _disposed;
 
     private LocalPlatform(PlatformSpec spec, LocalPlatformOptions options)
@@ -58,6 +59,16 @@ public sealed class LocalPlatform : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(spec.LogDirectory);
+            foreach (var link in spec.Links)
+            {
+                var target = spec.Site(link.To);
+                platform._links.Add(new LinkProxy(
+                    link.From,
+                    link.To,
+                    new System.Net.IPEndPoint(System.Net.IPAddress.Parse(link.Address), link.Port),
+                    new System.Net.IPEndPoint(System.Net.IPAddress.Parse(target.Address), target.ClusterPort)));
+            }
+
             await Task.WhenAll(spec.Sites.Select(site => platform.StartSiteAsync(site)));
             await platform.WaitUntilReadyAsync(cancellationToken);
             return platform;
@@ -106,6 +117,46 @@ public sealed class LocalPlatform : IAsyncDisposable
             }
 
             site.State = SiteState.Burned;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Cuts a site off from every other site (its links, both directions) without killing anything: its
+    /// processes keep running and its clients can still reach it. Needs a platform started with proxied links.
+    /// </summary>
+    public Task PartitionAsync(string siteName, CancellationToken cancellationToken) => SetLinksAsync(siteName, cut: true, cancellationToken);
+
+    /// <summary>Restores every link of a cut-off site.</summary>
+    public Task HealAsync(string siteName, CancellationToken cancellationToken) => SetLinksAsync(siteName, cut: false, cancellationToken);
+
+    private async Task SetLinksAsync(string siteName, bool cut, CancellationToken cancellationToken)
+    {
+        Find(siteName);
+        if (_links.Count == 0)
+        {
+            throw new PlatformException("this platform's links between sites are not proxied, so a site cannot be cut off");
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var link in _links.Where(l => l.From == siteName || l.To == siteName))
+            {
+                if (cut)
+                {
+                    link.Cut();
+                }
+                else
+                {
+                    link.Heal();
+                }
+            }
+
+            _options.Log($"{siteName}: {(cut ? "cut off from every other site" : "links restored")}");
         }
         finally
         {
@@ -303,6 +354,11 @@ public sealed class LocalPlatform : IAsyncDisposable
         {
             await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));
             await Task.WhenAll(_sites.Values.Where(s => s.Server is not null).Select(s => ChildProcesses.StopAsync(s.Server!, _options.StopGrace)));
+            foreach (var link in _links)
+            {
+                await link.DisposeAsync();
+            }
+
             foreach (var site in _sites.Values)
             {
                 site.State = SiteState.Stopped;

@@ -16,6 +16,9 @@ public sealed record SiteSpec(string Name, string Address, int ClientPort, int C
     public Uri NodeUri => new($"http://{Address}:{NodePort}/");
 }
 
+/// <summary>A proxied link from one site's server to another's route port (used to cut a site off without killing it).</summary>
+public sealed record LinkSpec(string From, string To, string Address, int Port);
+
 /// <summary>Generated secrets of one platform: the application, system and route users' passwords.</summary>
 public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword)
 {
@@ -31,6 +34,12 @@ public sealed record PlatformSecrets(string AppPassword, string SystemPassword, 
 /// <summary>The whole local platform: its sites, the folder it lives in, and its secrets.</summary>
 public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<SiteSpec> Sites, string RootDirectory, PlatformSecrets Secrets)
 {
+    /// <summary>When not empty, every route between two sites goes through one of these proxies.</summary>
+    public IReadOnlyList<LinkSpec> Links { get; init; } = [];
+
+    /// <summary>The proxied link from <paramref name="from"/> to <paramref name="to"/>, if links are proxied.</summary>
+    public LinkSpec? Link(string from, string to) => Links.FirstOrDefault(l => l.From == from && l.To == to);
+
     public static readonly IReadOnlyList<string> DefaultSiteNames = ["pangyo", "chuncheon", "ansan"];
 
     public SiteSpec Site(string name) =>
@@ -64,8 +73,12 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
         return new PlatformSpec("haetae", sites, rootDirectory, secrets);
     }
 
-    /// <summary>A layout on free ports, for tests and benchmarks that must not collide with each other or with `haetae up`.</summary>
-    public static PlatformSpec Ephemeral(IReadOnlyList<string> siteNames, string rootDirectory)
+    /// <summary>
+    /// A layout on free ports, for tests, benchmarks and the drill, that must not collide with each other or
+    /// with `haetae up`. With <paramref name="proxiedLinks"/>, every route between two sites goes through a
+    /// proxy, so that a site can be cut off without being killed.
+    /// </summary>
+    public static PlatformSpec Ephemeral(IReadOnlyList<string> siteNames, string rootDirectory, bool proxiedLinks = false)
     {
         ValidateNames(siteNames);
         var sites = siteNames.Select((name, i) =>
@@ -73,7 +86,10 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
             var address = $"127.0.0.{11 + i}";
             return new SiteSpec(name, address, FreePort(address), FreePort(address), FreePort(address), FreePort(address));
         }).ToList();
-        return new PlatformSpec("haetae", sites, rootDirectory, PlatformSecrets.Generate());
+        var links = proxiedLinks
+            ? sites.SelectMany(from => sites.Where(to => to != from).Select(to => new LinkSpec(from.Name, to.Name, to.Address, FreePort(to.Address)))).ToList()
+            : [];
+        return new PlatformSpec("haetae", sites, rootDirectory, PlatformSecrets.Generate()) { Links = links };
     }
 
     public static void ValidateNames(IReadOnlyList<string> siteNames)

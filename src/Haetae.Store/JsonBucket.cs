@@ -9,9 +9,11 @@ public sealed record Versioned<T>(T Value, ulong Revision);
 /// <summary>
 /// A replicated KV bucket holding JSON values, with compare-and-set. Reads go to any replica, so a read
 /// may trail the newest write by the writes in flight; every change is a compare-and-set on the revision
-/// read, so a stale read makes a change retry, never overwrite.
+/// read, so a stale read makes a change retry, never overwrite. A key that a replica says is absent is
+/// asked of the bucket's leader before the caller hears "absent", so that a user who has just signed up
+/// can sign in at once; while the bucket has no leader (an election), the replica's answer stands.
 /// </summary>
-public sealed class JsonBucket(INatsKVStore store)
+public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJSContext js)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -20,12 +22,35 @@ public sealed class JsonBucket(INatsKVStore store)
     public async Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken)
     {
         var result = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken);
-        if (!result.Success || result.Value.Value is not { Length: > 0 } bytes)
+        if (result.Success && result.Value.Value is { Length: > 0 } bytes)
+        {
+            return new Versioned<T>(JsonSerializer.Deserialize<T>(bytes, Json)!, result.Value.Revision);
+        }
+
+        return result.Success && result.Value.Operation != NatsKVOperation.Put ? null : await TryGetFromLeaderAsync<T>(key, cancellationToken);
+    }
+
+    private async Task<Versioned<T>?> TryGetFromLeaderAsync<T>(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stream = await js.GetStreamAsync($"KV_{store.Bucket}", cancellationToken: cancellationToken);
+            var stored = await stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = $"$KV.{store.Bucket}.{key}" }, cancellationToken);
+            var message = stored.Message;
+            var operation = message.Hdrs is { } headers && headers.Contains("KV-Operation");
+            return operation || message.Data.Length == 0
+                ? null
+                : new Versioned<T>(JsonSerializer.Deserialize<T>(message.Data.Span, Json)!, message.Seq);
+        }
+        catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
         {
             return null;
         }
-
-        return new Versioned<T>(JsonSerializer.Deserialize<T>(bytes, Json)!, result.Value.Revision);
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // No leader right now: the replica's "absent" is the best answer available.
+            return null;
+        }
     }
 
     /// <summary>Creates <paramref name="key"/>; false if it exists already.</summary>
@@ -91,7 +116,7 @@ public sealed class Buckets(NATS.Client.JetStream.INatsJSContext js)
 
     public async Task<JsonBucket> GetAsync(string bucket)
     {
-        var opening = _open.GetOrAdd(bucket, name => new Lazy<Task<JsonBucket>>(async () => new JsonBucket(await _kv.GetStoreAsync(name))));
+        var opening = _open.GetOrAdd(bucket, name => new Lazy<Task<JsonBucket>>(async () => new JsonBucket(await _kv.GetStoreAsync(name), js)));
         try
         {
             return await opening.Value;

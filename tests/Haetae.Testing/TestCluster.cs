@@ -29,7 +29,8 @@ public sealed class TestCluster : IAsyncDisposable
 
     public PlatformSpec Spec => Platform.Spec;
 
-    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default)
+    /// <param name="proxiedLinks">Route every link between sites through a proxy, so that a site can be cut off.</param>
+    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false)
     {
         DeleteFoldersOfDeadRuns();
         var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -37,7 +38,7 @@ public sealed class TestCluster : IAsyncDisposable
         Directory.CreateDirectory(root);
         try
         {
-            var spec = PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root);
+            var spec = PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks);
             var options = new LocalPlatformOptions { WithNodes = withNodes, Log = log ?? (_ => { }) };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);
@@ -67,11 +68,11 @@ public sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>A client connection to the application account that knows every site, <paramref name="localSite"/> first.</summary>
-    public async Task<NatsConnection> ConnectAsync(string? localSite = null)
+    public async Task<NatsConnection> ConnectAsync(string? localSite = null, bool onlyLocal = false)
     {
         var settings = new NatsSettings
         {
-            Urls = [.. Spec.ClientUrls(localSite)],
+            Urls = onlyLocal && localSite is not null ? [Spec.Site(localSite).ClientUrl] : [.. Spec.ClientUrls(localSite)],
             User = PlatformSecrets.AppUser,
             Password = Spec.Secrets.AppPassword,
             ClientName = "test",
