@@ -134,15 +134,23 @@ public static partial class ChatApi
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
 
-        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors) =>
+        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
             {
                 throw ApiProblem.BadRequest("this endpoint speaks WebSocket only");
             }
 
+            var caller = Caller(http);
+            if (feed.DevicesOf(caller) >= DeviceSession.MaxPerUser)
+            {
+                throw new ApiProblem(StatusCodes.Status429TooManyRequests, "Too many devices", $"at most {DeviceSession.MaxPerUser} connected devices per person and site");
+            }
+
+            var expires = long.TryParse(http.User.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : DateTimeOffset.UtcNow;
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await new DeviceSession(Caller(http), socket, chats, messages, feed, cursors).RunAsync(http.RequestAborted);
+            await new DeviceSession(caller, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires, socket, chats, messages, feed, cursors, accounts)
+                .RunAsync(http.RequestAborted);
         });
 
         user.MapPost("/photos", async (HttpContext http, Photos photos, CancellationToken ct) =>

@@ -25,6 +25,8 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
     /// <summary>A device of <paramref name="userId"/> hears of chats it joins even before it follows them.</summary>
     public void Connect(string userId, DeviceSession device) => _devicesOfUser.GetOrAdd(userId, _ => new()).TryAdd(device, 0);
 
+    public int DevicesOf(string userId) => _devicesOfUser.TryGetValue(userId, out var devices) ? devices.Count : 0;
+
     public void Disconnect(string userId, DeviceSession device, IEnumerable<string> chatIds)
     {
         if (_devicesOfUser.TryGetValue(userId, out var devices))
@@ -72,6 +74,20 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         continue;
                     }
 
+                    if (msg.Subject.StartsWith("members.", StringComparison.Ordinal))
+                    {
+                        var added = JsonSerializer.Deserialize<MembersAdded>(msg.Data, Json);
+                        foreach (var user in added?.UserIds ?? [])
+                        {
+                            foreach (var device in _devicesOfUser.TryGetValue(user, out var own) ? own.Keys : [])
+                            {
+                                device.Offer(new DeviceEvent(null, null, added));
+                            }
+                        }
+
+                        continue;
+                    }
+
                     var message = JsonSerializer.Deserialize<MessageView>(msg.Data, Json);
                     if (message is null)
                     {
@@ -90,7 +106,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
                     foreach (var device in devices)
                     {
-                        device.Offer(new DeviceEvent(message, null));
+                        device.Offer(new DeviceEvent(message, null, null));
                     }
                 }
             }
@@ -123,7 +139,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
                         foreach (var device in devices.Keys)
                         {
-                            device.Offer(new DeviceEvent(null, receipt));
+                            device.Offer(new DeviceEvent(null, receipt, null));
                         }
                     }
                 }

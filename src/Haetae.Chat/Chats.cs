@@ -46,11 +46,8 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         }
 
         await RequireUsersAsync(others, cancellationToken);
+        await RefuseIfBlockedAsync(caller, others, cancellationToken);
         var direct = others.Count == 1 && string.IsNullOrEmpty(title);
-        if (direct && await friends.HasBlockedAsync(others[0], caller, cancellationToken))
-        {
-            throw ApiProblem.Forbidden("this user does not accept your messages");
-        }
 
         var id = direct ? DirectChatId(caller, others[0]) : GroupChatId(caller, requestId);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
@@ -68,6 +65,11 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         if (record.Kind == ChatKind.Group)
         {
             await messages.AppendAsync(id, MessageKind.Joined, record.CreatedBy, null, null, record.Members, $"create-{id}", cancellationToken);
+        }
+        else
+        {
+            // A 1:1 chat starts without a message; its members' devices still need to know it exists.
+            await messages.AnnounceMembersAsync(id, record.Members, "created", cancellationToken);
         }
 
         return await ViewAsync(caller, record, cancellationToken);
@@ -88,6 +90,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         }
 
         await RequireUsersAsync(invited, cancellationToken);
+        await RefuseIfBlockedAsync(caller, invited, cancellationToken);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var updated = await chats.UpdateAsync<ChatRecord>($"chat.{chatId}", current =>
         {
@@ -95,7 +98,8 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
             return members.Count > MaxMembers ? throw ApiProblem.Conflict($"a chat has at most {MaxMembers} members") : current with { Members = members };
         }, cancellationToken);
 
-        foreach (var member in invited)
+        // Every requested member's index, not only the newly added: a retry after a partial failure completes it.
+        foreach (var member in (request.UserIds ?? []).Distinct().Where(updated.Members.Contains))
         {
             await AddToIndexAsync(chats, member, chatId, cancellationToken);
         }
@@ -172,6 +176,11 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         }
 
         var last = await messages.LastSequenceAsync(chatId, cancellationToken);
+        if (after > last)
+        {
+            return new MessagePage([], last);
+        }
+
         var (first, end) = after is { } a ? (a + 1, Math.Min(last, a + size))
             : before is { } b ? (Math.Max(1, Math.Min(b, last + 1) - size), Math.Min(b, last + 1) - 1)
             : (Math.Max(1, last - size + 1), last);
@@ -283,6 +292,18 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
             var cursor = Merge(stored[i]?.Value, chat.Id, member);
             return new CursorView(member, cursor.Delivered, cursor.Read);
         })];
+    }
+
+    /// <summary>Nobody is put in a chat with someone who has blocked them.</summary>
+    private async Task RefuseIfBlockedAsync(string caller, IReadOnlyList<string> others, CancellationToken cancellationToken)
+    {
+        foreach (var other in others)
+        {
+            if (await friends.HasBlockedAsync(other, caller, cancellationToken))
+            {
+                throw ApiProblem.Forbidden("one of these users does not accept your messages");
+            }
+        }
     }
 
     /// <summary>The stored cursor moved on by what this node has not written yet.</summary>

@@ -6,15 +6,22 @@ using Haetae.Contracts;
 
 namespace Haetae.Chat;
 
-internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt);
+internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt, MembersAdded? Added);
 
 /// <summary>
 /// One connected device. It first catches up every chat from the sequence the device says it saw last,
 /// then forwards live events; per chat it sends each sequence once and in order, fetching any gap from
 /// the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
 /// </summary>
-internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors)
+internal sealed class DeviceSession(
+    string userId, string sessionId, DateTimeOffset expiresAt, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts)
 {
+    /// <summary>Devices one person may have connected to one node.</summary>
+    public const int MaxPerUser = 10;
+
+    /// <summary>A frame the device does not take within this time ends the session (it resumes when it reads again).</summary>
+    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(10);
+
     public const int MaxQueued = 10_000;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
@@ -34,16 +41,25 @@ internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var lifetime = expiresAt - DateTimeOffset.UtcNow;
+        closing.CancelAfter(lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero);
         feed.Connect(userId, this);
+        _ = EndOnSignOutAsync(closing);
         try
         {
             var resume = await ReadResumeAsync(closing.Token);
             var receiving = DrainIncomingAsync(closing);
-            foreach (var chat in await chats.ListAsync(userId, closing.Token))
+            // Follow every chat first, then catch up: a message that lands meanwhile is queued, not missed.
+            var mine = await chats.ListAsync(userId, closing.Token);
+            foreach (var chat in mine)
             {
                 feed.Follow(chat.Id, this);
                 _lastSent[chat.Id] = resume is not null && resume.TryGetValue(chat.Id, out var seen) ? Math.Clamp(seen, 0, chat.LastSequence) : chat.LastSequence;
-                await CatchUpAsync(chat.Id, chat.LastSequence, closing.Token);
+            }
+
+            foreach (var chat in mine)
+            {
+                await CatchUpAsync(chat.Id, await messages.LastSequenceAsync(chat.Id, closing.Token), closing.Token);
             }
 
             await SendAsync(new RealtimeFrame("live", Positions: new Dictionary<string, long>(_lastSent)), closing.Token);
@@ -67,6 +83,19 @@ internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats
 
     private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
+        if (e.Added is { } added)
+        {
+            if (!_lastSent.ContainsKey(added.ChatId) && added.UserIds.Contains(userId))
+            {
+                // A chat started with this person while connected: follow it from its beginning.
+                _lastSent[added.ChatId] = 0;
+                feed.Follow(added.ChatId, this);
+                await CatchUpAsync(added.ChatId, await messages.LastSequenceAsync(added.ChatId, cancellationToken), cancellationToken);
+            }
+
+            return;
+        }
+
         if (e.Receipt is { } receipt)
         {
             if (_lastSent.ContainsKey(receipt.ChatId))
@@ -183,6 +212,29 @@ internal sealed class DeviceSession(string userId, WebSocket socket, Chats chats
         await closing.CancelAsync();
     }
 
-    private Task SendAsync(RealtimeFrame frame, CancellationToken cancellationToken) =>
-        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, Json), WebSocketMessageType.Text, true, cancellationToken);
+    private async Task SendAsync(RealtimeFrame frame, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(SendTimeout);
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, Json), WebSocketMessageType.Text, true, timeout.Token);
+    }
+
+    /// <summary>A signed-out session loses its open sockets too (checked against the node's cache of sign-outs).</summary>
+    private async Task EndOnSignOutAsync(CancellationTokenSource closing)
+    {
+        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (await tick.WaitForNextTickAsync(closing.Token))
+            {
+                if (await accounts.IsRevokedAsync(sessionId, closing.Token))
+                {
+                    await closing.CancelAsync();
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or NATS.Client.Core.NatsException or TimeoutException)
+        {
+        }
+    }
 }

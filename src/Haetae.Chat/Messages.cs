@@ -33,7 +33,8 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     {
         // Start from what this node has seen; only a conflict costs a read of the chat's newest sequence.
         var next = (_lastSeen.TryGetValue(chatId, out var seen) ? seen : await LastSequenceAsync(chatId, cancellationToken)) + 1;
-        var messageId = $"{chatId}:{requestId}";
+        // The sender is part of the key: another member cannot reach someone else's message by reusing their request id.
+        var messageId = $"{chatId}:{senderId}:{requestId}";
         for (var attempt = 0; attempt < 1000; attempt++)
         {
             var message = new MessageView(chatId, next, kind, senderId, text, photoId, userIds, time.GetUtcNow(), requestId);
@@ -54,6 +55,11 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
 
         throw new ApiProblem(503, "Chat busy", "could not find a free sequence; retry with the same request id");
     }
+
+    /// <summary>Tells the devices of <paramref name="userIds"/> that they are in the chat now (once per request id).</summary>
+    public async Task AnnounceMembersAsync(string chatId, IReadOnlyList<string> userIds, string requestId, CancellationToken cancellationToken) =>
+        await ReplicatedPublisher.PublishAsync(
+            js, Assets.ChatMembersSubject(chatId), JsonSerializer.SerializeToUtf8Bytes(new MembersAdded(chatId, userIds), Json), $"{chatId}:members:{requestId}", cancellationToken);
 
     /// <summary>The newest sequence of the chat (0 when it has no message).</summary>
     public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken)

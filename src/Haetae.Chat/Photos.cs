@@ -35,9 +35,15 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
         }
 
         var id = "p" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{owner}|{requestId}")))[..20].ToLowerInvariant();
+        var records = await buckets.GetAsync(Assets.ChatsBucket);
+        if ((await records.TryGetAsync<PhotoRecord>($"photo.{id}", cancellationToken))?.Value is { } earlier)
+        {
+            // A retry: the first upload is the photo, whatever this one carries.
+            return new PhotoView(earlier.Id, earlier.ContentType, earlier.Size);
+        }
+
         var store = await _objects.GetObjectStoreAsync(Assets.MediaStore, cancellationToken);
         await store.PutAsync(new ObjectMetadata { Name = id }, new MemoryStream(bytes), cancellationToken: cancellationToken);
-        var records = await buckets.GetAsync(Assets.ChatsBucket);
         await records.UpdateAsync<PhotoRecord>($"photo.{id}", current =>
             current ?? new PhotoRecord(id, owner, type, bytes.Length, []), cancellationToken);
         return new PhotoView(id, type, bytes.Length);

@@ -70,8 +70,14 @@ public static class Assets
     /// <summary>Subjects of a chat shard: chat.NN.&lt;chat id&gt;.</summary>
     public static string ChatSubject(int shard, string chatId) => $"chat.{shard:D2}.{chatId}";
 
+    /// <summary>
+    /// A membership event of a chat (chat.NN holds the messages, members.NN who joined): it tells the
+    /// devices of people added to a chat that they should follow it, without taking a chat sequence.
+    /// </summary>
+    public static string ChatMembersSubject(string chatId) => $"members.{Shards.Of(chatId, ChatShards):D2}.{chatId}";
+
     public static IReadOnlyList<StreamAsset> ChatStreams { get; } =
-        [.. Enumerable.Range(0, ChatShards).Select(s => new StreamAsset(ChatStream(s), [$"chat.{s:D2}.>"]))];
+        [.. Enumerable.Range(0, ChatShards).Select(s => new StreamAsset(ChatStream(s), [$"chat.{s:D2}.>", $"members.{s:D2}.>"]))];
 
     public static IReadOnlyList<KvAsset> Buckets { get; } =
     [

@@ -96,3 +96,6 @@ public sealed record RealtimeFrame(string Type, MessageView? Message = null, Rec
 
 /// <summary>A member's cursors moved.</summary>
 public sealed record ReceiptEvent(string ChatId, string UserId, long Delivered, long Read);
+
+/// <summary>People were added to a chat (stored on the chat's shard, outside its message sequence).</summary>
+public sealed record MembersAdded(string ChatId, IReadOnlyList<string> UserIds);

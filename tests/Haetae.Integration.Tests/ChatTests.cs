@@ -180,6 +180,9 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         Assert.Empty(friends.Friends);
         Assert.Equal([bobUser.Id], friends.Blocked.Select(f => f.Id));
 
+        var group = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.CreateChatAsync([aliceUser.Id, bobUser.Id], "sneaky", cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.Forbidden, group.Status);
+
         await alice.UnblockAsync(bobUser.Id, ct);
         Assert.Equal(1, (await bob.SendTextAsync(chat.Id, "hi again", cancellationToken: ct)).Sequence);
         await bob.RemoveFriendAsync(aliceUser.Id, ct);

@@ -101,6 +101,42 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         Assert.Contains(carolUser.Id, frames[0].UserIds!);
     }
 
+    [Fact]
+    public async Task A_new_one_to_one_chat_reaches_the_other_persons_connected_device()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
+        using var a = alice;
+        using var b = bob;
+        await using var bobsPhone = new HaetaeRealtime(bob);
+        await bobsPhone.Live.WaitAsync(Phase, ct);
+
+        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        await alice.SendTextAsync(chat.Id, "hi, it's me", cancellationToken: ct);
+
+        var first = await NextMessagesAsync(bobsPhone, 1, "the first message of a chat started while Bob was online", ct);
+        Assert.Equal((chat.Id, 1L, "hi, it's me"), (first[0].ChatId, first[0].Sequence, first[0].Text));
+    }
+
+    [Fact]
+    public async Task Signing_out_closes_the_sessions_open_sockets()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (bob, _) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
+        using var b = bob;
+        using var phoneClient = ChatTestUsers.ClientAt(Cluster, 2);
+        phoneClient.AccessToken = bob.AccessToken;
+        await using var bobsPhone = new HaetaeRealtime(phoneClient);
+        await bobsPhone.Live.WaitAsync(Phase, ct);
+        Assert.Equal(0, bobsPhone.Reconnects);
+
+        await bob.SignOutAsync(ct);
+
+        await Eventually.WaitForAsync("the signed-out session's socket is closed", Phase, _ => Task.FromResult(bobsPhone.Reconnects), r => r > 0, ct);
+        Assert.False(bobsPhone.Live.IsCompleted, "a signed-out device must not get back in");
+    }
+
     private static async Task<List<MessageView>> NextMessagesAsync(HaetaeRealtime device, int count, string phase, CancellationToken ct)
     {
         var messages = new List<MessageView>();
