@@ -20,6 +20,9 @@ internal sealed class BucketCache<T>(Buckets buckets, string bucket, string keyP
     private readonly ConcurrentDictionary<string, (T? Value, ulong Revision)> _entries = new();
     private volatile bool _watching;
 
+    /// <summary>Changes whenever the watch starts or stops: a read that spans a change is not kept.</summary>
+    private long _generation;
+
     public async Task<T?> GetAsync(string key, CancellationToken cancellationToken)
     {
         if (_watching && _entries.TryGetValue(key, out var cached))
@@ -27,9 +30,11 @@ internal sealed class BucketCache<T>(Buckets buckets, string bucket, string keyP
             return cached.Value;
         }
 
+        var generation = Interlocked.Read(ref _generation);
+        var watching = _watching;
         var store = await buckets.GetAsync(bucket);
         var read = await store.TryGetAsync<T>(key, cancellationToken);
-        if (_watching)
+        if (watching && _watching && Interlocked.Read(ref _generation) == generation)
         {
             Keep(key, read?.Value, read?.Revision ?? 0);
         }
@@ -57,6 +62,7 @@ internal sealed class BucketCache<T>(Buckets buckets, string bucket, string keyP
                     {
                         if (!_watching)
                         {
+                            Interlocked.Increment(ref _generation);
                             _watching = true;
                             await probing.CancelAsync();
                             await store.PurgeAsync(probeKey, cancellationToken: stoppingToken);
@@ -80,6 +86,7 @@ internal sealed class BucketCache<T>(Buckets buckets, string bucket, string keyP
             finally
             {
                 _watching = false;
+                Interlocked.Increment(ref _generation);
                 _entries.Clear();
                 await probing.CancelAsync();
             }
