@@ -61,10 +61,11 @@ internal static class HaetaeCommand
         var after = new Option<int>("--after") { Description = "Seconds of load after the rebuild", DefaultValueFactory = _ => 20 };
         var drillSite = new Option<string?>("--site") { Description = "The site to burn (default: the one leading the most shards)" };
         var rounds = new Option<int>("--rounds") { Description = "Fire-and-rebuild rounds (after the first, a random site each time)", DefaultValueFactory = _ => 1 };
+        var cut = new Option<string?>("--partition") { Description = "Instead of a fire, cut this site off from the other two (nothing killed), then heal" };
         var report = new Option<string>("--report") { Description = "Folder for drill.json and drill.html", DefaultValueFactory = _ => "drill-report" };
         var drill = new Command("drill", "Start three sites, run a synthetic population, burn a site under load, rebuild it, and check every promise")
         {
-            people, rate, warmUp, burned, after, drillSite, rounds, report,
+            people, rate, warmUp, burned, after, drillSite, rounds, cut, report,
         };
         drill.SetAction(parse => GuardAsync(error, () => DrillAsync(
             parse.GetValue(home)!,
@@ -77,6 +78,7 @@ internal static class HaetaeCommand
                 After = TimeSpan.FromSeconds(parse.GetValue(after)),
                 Site = parse.GetValue(drillSite),
                 Rounds = parse.GetValue(rounds),
+                Partition = parse.GetValue(cut),
                 ReportDirectory = parse.GetValue(report)!,
             },
             output,

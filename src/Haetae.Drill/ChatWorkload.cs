@@ -80,7 +80,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             {
                 // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
                 var message = await person.Client.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
-                _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now));
+                _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now, person.Client.CurrentSite));
                 context.Timeline.Success(Service);
             }
             catch (HaetaeApiException)
@@ -154,16 +154,25 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             .ToDictionary(g => g.Key, g => LongestGap(g.Select(a => a.AckedAt).Order().ToList()));
         WritePauses = pauses;
 
-        return
-        [
-            new PromiseCheck(Service, "every acknowledged message is in the history", acks.Count, lost, $"{lost} of {acks.Count} acknowledged messages missing"),
+        // No split brain: a node whose site is cut off cannot gather a quorum, so it acknowledges nothing
+        // sent after the cut (a send already committed when the cut fell may still be answered).
+        var splitBrain = acks.Count(a => context.Cuts.Any(c => a.Site == c.Node && a.SentAt > c.From + TimeSpan.FromSeconds(1) && a.AckedAt < c.To));
+        var checks = new List<PromiseCheck>
+        {
+            new(Service, "every acknowledged message is in the history", acks.Count, lost, $"{lost} of {acks.Count} acknowledged messages missing"),
             new PromiseCheck(Service, "no message stored twice", byRequest.Count, duplicates, $"{duplicates} request ids stored more than once"),
             new PromiseCheck(Service, "each chat's sequence has no gaps", histories.Count, gapped, $"{gapped} of {histories.Count} chats with a gap"),
             new PromiseCheck(Service, "an acknowledgement names the message stored at its sequence", acks.Count, wrongAck, $"{wrongAck} acknowledgements disagree with the history"),
             new PromiseCheck(Service, "every phone saw each chat in the same order, without gaps or duplicates", deliveries, disorder, $"{disorder} of {deliveries} deliveries out of order, doubled or skipped{(examples.Count > 0 ? " (" + string.Join("; ", examples) + ")" : "")}"),
             new PromiseCheck(Service, "every phone received every message of its chats", histories.Values.Sum(h => (long)h.Count), undelivered, $"{undelivered} messages never reached a member's phone"),
             new PromiseCheck(Service, "no valid request refused", acks.Count + _refusals, _refusals, $"{_refusals} sends refused with a 4xx"),
-        ];
+        };
+        if (context.Cuts.Count > 0)
+        {
+            checks.Add(new PromiseCheck(Service, "a cut-off site acknowledged no write (no split brain)", acks.Count, splitBrain, $"{splitBrain} sends acknowledged by a cut-off site"));
+        }
+
+        return checks;
     }
 
     /// <summary>The longest time between two acknowledgements on one shard (set by <see cref="CheckAsync"/>).</summary>
@@ -204,7 +213,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
     private static TimeSpan LongestGap(IReadOnlyList<TimeSpan> times) =>
         times.Count < 2 ? TimeSpan.Zero : times.Zip(times.Skip(1), (a, b) => b - a).Max();
 
-    private sealed record Ack(string ChatId, long Sequence, string RequestId, TimeSpan SentAt, TimeSpan AckedAt);
+    private sealed record Ack(string ChatId, long Sequence, string RequestId, TimeSpan SentAt, TimeSpan AckedAt, Uri Site);
 
     private sealed class Person(int index, string userId, HaetaeClient client)
     {

@@ -21,6 +21,9 @@ public sealed class DrillOptions
     /// <summary>The site to burn; null: the one leading the most shards when the fire starts.</summary>
     public string? Site { get; set; }
 
+    /// <summary>Instead of burning a site, cut this one off from the other two (for the <see cref="Burned"/> phase), then heal.</summary>
+    public string? Partition { get; set; }
+
     /// <summary>How many fire-and-rebuild rounds (each burns a random site after the first). Default 1.</summary>
     public int Rounds { get; set; } = 1;
 

@@ -11,7 +11,12 @@ public static class DrillReportWriter
     public static string Summary(DrillReport report)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s) in {report.Seconds:0} s, {report.Options.People} people");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s), {report.Cuts.Count} partition(s) in {report.Seconds:0} s, {report.Options.People} people");
+        foreach (var cut in report.Cuts)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s");
+        }
+
         foreach (var round in report.Rounds)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {round.Site}: burned at {round.FireAt:0} s, rebuild from {round.RebuildStartedAt:0} s, full redundancy after {round.RebuildSeconds:0.0} s");
@@ -48,6 +53,7 @@ public static class DrillReportWriter
             allKept = report.AllKept,
             checks = report.Checks,
             rounds = report.Rounds,
+            partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds }),
             longestWritePauseSecondsPerShard = report.LongestWritePauseSecondsPerShard,
             perSecond = report.PerSecond.ToDictionary(s => s.Key, s => s.Value.Select(v => new { ok = v.Ok, errors = v.Errors })),
             marks = report.Marks.Select(m => new { at = m.At, what = m.What }),
@@ -70,6 +76,11 @@ public static class DrillReportWriter
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Successes and errors per second\">");
         svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{pad}\" y1=\"{height - pad}\" x2=\"{width - pad}\" y2=\"{height - pad}\" stroke=\"#444\"/>");
+        foreach (var cut in report.Cuts)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{X(cut.From.TotalSeconds):0.0}\" y=\"{pad}\" width=\"{Math.Max(1, X(cut.To.TotalSeconds) - X(cut.From.TotalSeconds)):0.0}\" height=\"{height - (2 * pad)}\" fill=\"#fec\"/>");
+        }
+
         foreach (var round in report.Rounds)
         {
             svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{X(round.FireAt):0.0}\" y=\"{pad}\" width=\"{Math.Max(1, X(round.RebuildStartedAt + round.RebuildSeconds) - X(round.FireAt)):0.0}\" height=\"{height - (2 * pad)}\" fill=\"#fdd\"/>");

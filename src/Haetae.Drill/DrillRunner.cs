@@ -11,6 +11,7 @@ public sealed record DrillReport(
     DrillOptions Options,
     IReadOnlyList<PromiseCheck> Checks,
     IReadOnlyList<FireRound> Rounds,
+    IReadOnlyList<Cut> Cuts,
     IReadOnlyDictionary<string, double> LongestWritePauseSecondsPerShard,
     IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond,
     IReadOnlyList<(double At, string What)> Marks,
@@ -37,8 +38,14 @@ public static class DrillRunner
         try
         {
             log("starting three sites...");
+            var partition = options.Partition is not null;
             await using var platform = await LocalPlatform.StartAsync(
-                PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root), new LocalPlatformOptions { Log = _ => { } }, cancellationToken);
+                PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks: partition), new LocalPlatformOptions { Log = _ => { } }, cancellationToken);
+            if (partition && !platform.Spec.HasSite(options.Partition!))
+            {
+                throw new PlatformException($"unknown site '{options.Partition}' (sites: {string.Join(", ", platform.Spec.Sites.Select(s => s.Name))})");
+            }
+
             var timeline = new DrillTimeline();
             var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options);
             var chat = new ChatWorkload();
@@ -59,7 +66,26 @@ public static class DrillRunner
                 var rounds = new List<FireRound>();
                 await Task.Delay(options.WarmUp, cancellationToken);
                 var random = new Random();
-                for (var round = 0; round < options.Rounds; round++)
+                if (partition)
+                {
+                    var site = options.Partition!;
+                    var cutAt = timeline.Now;
+                    timeline.Mark($"cut off: {site}");
+                    log($"PARTITION: cutting {site} off from the other sites (nothing killed)");
+                    await platform.PartitionAsync(site, cancellationToken);
+                    await Task.Delay(options.Burned, cancellationToken);
+                    await platform.HealAsync(site, cancellationToken);
+                    context.Cuts.Add(new Cut(site, platform.Spec.Site(site).NodeUri, cutAt, timeline.Now));
+                    timeline.Mark($"healed: {site}");
+                    log($"healed {site}; waiting until every asset is fully replicated again...");
+                    var healing = Stopwatch.StartNew();
+                    await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromMinutes(2), cancellationToken);
+                    timeline.Mark($"converged: {site}");
+                    log($"converged after {healing.Elapsed.TotalSeconds:0.0} s");
+                    await Task.Delay(options.After, cancellationToken);
+                }
+
+                for (var round = 0; round < (partition ? 0 : options.Rounds); round++)
                 {
                     var status = await platform.ReadStatusAsync(cancellationToken);
                     var site = round == 0 && options.Site is not null ? options.Site
@@ -95,9 +121,12 @@ public static class DrillRunner
                 var longPauses = pauses.Count(p => p.Value > ElectionBound.TotalSeconds);
                 checks.Add(new PromiseCheck("chat", $"writes paused no longer than an election ({ElectionBound.TotalSeconds:0} s)", pauses.Count, longPauses,
                     $"longest pause {(pauses.Count == 0 ? 0 : pauses.Values.Max()):0.0} s"));
-                checks.Add(new PromiseCheck("platform", "every burned site was rebuilt to full redundancy", rounds.Count, 0,
-                    string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
-                return new DrillReport(options, checks, rounds, pauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds);
+                if (rounds.Count > 0)
+                {
+                    checks.Add(new PromiseCheck("platform", "every burned site was rebuilt to full redundancy", rounds.Count, 0,
+                        string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
+                }
+                return new DrillReport(options, checks, rounds, context.Cuts, pauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds);
             }
             finally
             {

@@ -2,8 +2,15 @@ using System.Collections.Concurrent;
 
 namespace Haetae.Drill;
 
+/// <summary>A site cut off from the others (not killed) between two moments of the drill.</summary>
+public sealed record Cut(string Site, Uri Node, TimeSpan From, TimeSpan To);
+
 /// <summary>What a workload gets from the drill: every site's node URL, the clock, and where to record outcomes.</summary>
-public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options);
+public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options)
+{
+    /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
+    public List<Cut> Cuts { get; } = [];
+}
 
 /// <summary>One promise checked from the clients' own records: kept when <see cref="Violations"/> is 0.</summary>
 public sealed record PromiseCheck(string Service, string Promise, long Checked, long Violations, string Detail)

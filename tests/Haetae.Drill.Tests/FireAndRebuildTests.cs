@@ -20,7 +20,7 @@ public sealed class FireAndRebuildTests
         var js = new NatsJSContext(connection);
         var leader = (await js.GetStreamAsync(stream, cancellationToken: ct)).Info.Cluster!.Leader!;
 
-        var load = WriteLoad.Start(js, Assets.ChatSubject(0, "fire-test"), "w", maxMessages: 20_000, maxDuration: TimeSpan.FromMinutes(3));
+        var load = WriteLoad.Start(js, Assets.ChatSubject(0, "fire-test"), "w", maxMessages: 1_000_000, maxDuration: TimeSpan.FromMinutes(4));
         await load.WaitForAcksAsync(300, PhaseTimeout, "writes before the fire", ct);
 
         await cluster.Platform.FireAsync(leader, ct);

@@ -25,7 +25,7 @@ public sealed class PartitionTests
         await using var isolated = await cluster.ConnectAsync(leader, onlyLocal: true);
         await using var elsewhere = await cluster.ConnectAsync(majority);
         var subject = Assets.ChatSubject(1, "partition");
-        var load = WriteLoad.Start(new NatsJSContext(elsewhere), subject, "w", 20_000, TimeSpan.FromMinutes(3));
+        var load = WriteLoad.Start(new NatsJSContext(elsewhere), subject, "w", 1_000_000, TimeSpan.FromMinutes(4));
         await load.WaitForAcksAsync(200, PhaseTimeout, "writes before the cut", ct);
 
         await cluster.Platform.PartitionAsync(leader, ct);
@@ -50,7 +50,8 @@ public sealed class PartitionTests
         await load.WaitForAcksAsync(load.AckedCount + 100, PhaseTimeout, "writes after healing", ct);
         var acks = await load.StopAsync();
 
-        var marker = await ReplicatedPublisher.PublishAsync(js, subject, "marker", "marker", ct);
+        // On the writer's own connection, so that a write cancelled by the stop lands before it, if at all.
+        var marker = await ReplicatedPublisher.PublishAsync(new NatsJSContext(elsewhere), subject, "marker", "marker", ct);
         var stored = await StoredMessages.ReadAllAsync(js, stream, ct);
         Assert.DoesNotContain("from the island", stored);
         Assert.Equal(stored.Count, stored.Distinct().Count());
