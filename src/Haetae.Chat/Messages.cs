@@ -43,6 +43,13 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
                 var ack = await ReplicatedPublisher.PublishAsync(
                     js, Assets.ChatMessageSubject(chatId, next), JsonSerializer.SerializeToUtf8Bytes(message, Json), messageId, cancellationToken, expectedLastSubjectSequence: 0);
                 var stored = ack.Duplicate ? await ReadStoredAsync(chatId, ack.Seq, cancellationToken) : message;
+                if (stored.ChatId != chatId || stored.SenderId != senderId || stored.RequestId != requestId)
+                {
+                    // A "duplicate" answer that points at someone else's message came from a leader that had
+                    // lost its quorum (seen in partition drills): nothing of ours is stored there; not done.
+                    throw new ApiProblem(503, "Store electing", "the store's answer could not be confirmed; retry with the same request id");
+                }
+
                 Observe(chatId, stored.Sequence);
                 return stored;
             }

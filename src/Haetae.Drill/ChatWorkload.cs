@@ -141,7 +141,9 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
                         disorder++;
                         if (examples.Count < 3)
                         {
-                            examples.Add($"person {person.Index} chat {chatId}: after {(i == 0 ? 0 : received[i - 1].Sequence)} came {received[i].Sequence}");
+                            var stored = history.FirstOrDefault(m => m.RequestId == received[i].RequestId);
+                            examples.Add($"person {person.Index} chat {chatId}: after {(i == 0 ? 0 : received[i - 1].Sequence)} came {received[i].Sequence} " +
+                                $"({received[i].RequestId}; history has {history.ElementAtOrDefault((int)received[i].Sequence - 1)?.RequestId} there, and {received[i].RequestId} at {stored?.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no sequence"})");
                         }
                     }
                 }
