@@ -173,10 +173,8 @@ internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches c
             throw refused;
         }
 
-        var accounts = await buckets.GetAsync(Assets.AccountsBucket);
-        var login = await accounts.TryGetAsync<LoginRecord>(loginKey, cancellationToken);
-        var user = login is null ? null : await accounts.TryGetAsync<UserRecord>($"user.{login.Value.UserId}", cancellationToken);
-        if (user is null || Hasher.VerifyHashedPassword(user.Value, user.Value.PasswordHash, request.Password) == PasswordVerificationResult.Failed)
+        var user = await FindByLoginKeyAsync(loginKey, cancellationToken);
+        if (user is null || Hasher.VerifyHashedPassword(user, user.PasswordHash, request.Password) == PasswordVerificationResult.Failed)
         {
             throw refused;
         }
@@ -189,13 +187,13 @@ internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches c
         {
             Issuer = Issuer,
             Audience = Audience,
-            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, user.Value.Id), new Claim(SessionClaim, session)]),
+            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, user.Id), new Claim(SessionClaim, session)]),
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
             SigningCredentials = new SigningCredentials(key, SigningKeyRing.Algorithm) { Key = { KeyId = kid } },
         });
-        return new TokenResponse(token, expires, user.Value.Id);
+        return new TokenResponse(token, expires, user.Id);
     }
 
     public async Task SignOutAsync(string session, CancellationToken cancellationToken)
@@ -219,10 +217,13 @@ internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches c
         return (await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken))?.Value;
     }
 
-    public async Task<UserRecord?> FindByLoginAsync(string kind, string normalized, CancellationToken cancellationToken)
+    public Task<UserRecord?> FindByLoginAsync(string kind, string normalized, CancellationToken cancellationToken) =>
+        FindByLoginKeyAsync(AccountRules.LoginKey(kind, normalized), cancellationToken);
+
+    private async Task<UserRecord?> FindByLoginKeyAsync(string loginKey, CancellationToken cancellationToken)
     {
         var accounts = await buckets.GetAsync(Assets.AccountsBucket);
-        var login = await accounts.TryGetAsync<LoginRecord>(AccountRules.LoginKey(kind, normalized), cancellationToken);
+        var login = await accounts.TryGetAsync<LoginRecord>(loginKey, cancellationToken);
         return login is null ? null : await FindAsync(login.Value.UserId, cancellationToken);
     }
 

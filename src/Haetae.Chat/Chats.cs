@@ -260,7 +260,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         return stored?.Members.Contains(userId) == true ? stored : null;
     }
 
-    public async Task AdvanceCursorAsync(string chatId, string userId, long delivered, long read, CancellationToken cancellationToken)
+    private async Task AdvanceCursorAsync(string chatId, string userId, long delivered, long read, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var key = $"cursor.{chatId}.{userId}";
@@ -275,8 +275,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
 
     private async Task<ChatView> ViewAsync(string caller, ChatRecord chat, CancellationToken cancellationToken)
     {
-        var last = await messages.LastSequenceAsync(chat.Id, cancellationToken);
-        var lastMessage = last > 0 ? await messages.GetAsync(chat.Id, last, cancellationToken) : null;
+        var (last, lastMessage) = await messages.LastAsync(chat.Id, cancellationToken);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var mine = Merge((await chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{caller}", cancellationToken))?.Value, chat.Id, caller);
         var members = await Task.WhenAll(chat.Members.Select(async m => new UserView(m, (await accounts.FindAsync(m, cancellationToken))?.DisplayName ?? "(unknown)")));

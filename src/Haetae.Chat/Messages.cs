@@ -69,12 +69,21 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
             js, Assets.ChatMembersSubject(chatId), JsonSerializer.SerializeToUtf8Bytes(new MembersAdded(chatId, userIds), Json), $"{chatId}:members:{requestId}", cancellationToken);
 
     /// <summary>The newest sequence of the chat (0 when it has no message).</summary>
-    public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken)
+    public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken) =>
+        (await LastAsync(chatId, cancellationToken)).Sequence;
+
+    /// <summary>The chat's newest message and its sequence (0 and null when it has none), in one read.</summary>
+    public async Task<(long Sequence, MessageView? Message)> LastAsync(string chatId, CancellationToken cancellationToken)
     {
         var last = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
-        var sequence = last is null ? 0 : SequenceOf(last.Subject);
+        if (last is null)
+        {
+            return (0, null);
+        }
+
+        var sequence = SequenceOf(last.Subject);
         Observe(chatId, sequence);
-        return sequence;
+        return (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, Json));
     }
 
     public async Task<MessageView?> GetAsync(string chatId, long sequence, CancellationToken cancellationToken)
@@ -110,12 +119,10 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
                 found[missing[j]] = fetched[j];
             }
 
-            if (found.All(m => m is not null))
+            if (fetched.Any(m => m is null))
             {
-                break;
+                await Task.Delay(10 * (attempt + 1), cancellationToken);
             }
-
-            await Task.Delay(10 * (attempt + 1), cancellationToken);
         }
 
         return [.. found.TakeWhile(m => m is not null).Select(m => m!)];

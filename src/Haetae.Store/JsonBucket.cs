@@ -16,8 +16,7 @@ public sealed record Versioned<T>(T Value, ulong Revision);
 public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJSContext js)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public string Name => store.Bucket;
+    private NATS.Client.JetStream.INatsJSStream? _stream;
 
     public async Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken)
     {
@@ -34,8 +33,9 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     {
         try
         {
-            var stream = await js.GetStreamAsync($"KV_{store.Bucket}", cancellationToken: cancellationToken);
-            var stored = await stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = $"$KV.{store.Bucket}.{key}" }, cancellationToken);
+            // Looked up once: the handle only names the stream, and asking for it again is a round trip per miss.
+            _stream ??= await js.GetStreamAsync($"KV_{store.Bucket}", cancellationToken: cancellationToken);
+            var stored = await _stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = $"$KV.{store.Bucket}.{key}" }, cancellationToken);
             var message = stored.Message;
             var operation = message.Hdrs is { } headers && headers.Contains("KV-Operation");
             return operation || message.Data.Length == 0

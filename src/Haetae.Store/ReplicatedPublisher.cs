@@ -46,20 +46,17 @@ public static class ReplicatedPublisher
         }
     }
 
+    /// <summary>JetStream's error code for "the subject's last sequence is not the one expected".</summary>
+    public const int WrongLastSequence = 10071;
+
     /// <summary>
     /// Failures that a site loss or an election produce and that a retry with the same message id
     /// resolves: no responders, a request that timed out, a dropped connection.
     /// </summary>
-    /// <summary>JetStream's error code for "the subject's last sequence is not the one expected".</summary>
-    public const int WrongLastSequence = 10071;
-
     public static bool IsTransient(Exception e) => e switch
     {
         NatsJSDuplicateMessageException => false,
         NatsJSApiException api => api.Error.Code is 503 or 408,
-        NatsNoRespondersException => true,
-        NatsJSPublishNoResponseException => true,
-        NatsJSException => true,
         NatsException => true,
         TimeoutException => true,
         OperationCanceledException => true,
