@@ -322,6 +322,7 @@ public sealed class LocalPlatform : IAsyncDisposable
             ["Haetae__Site"] = site.Name,
             ["Haetae__Nats__User"] = PlatformSecrets.AppUser,
             ["Haetae__Nats__Password"] = Spec.Secrets.AppPassword,
+            ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
         };
         var urls = Spec.ClientUrls(site.Name);
         for (var i = 0; i < urls.Count; i++)

@@ -14,6 +14,9 @@ nats.ClientName = $"node-{node.Site}";
 nats.Validate();
 
 builder.Services.AddSingleton(node);
+builder.Services.AddSingleton(nats);
+builder.Services.AddSingleton<SiteQuorum>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SiteQuorum>());
 builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(nats.ToOpts()));
 builder.Services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
 builder.Services.AddSingleton<Provisioning>();
@@ -22,11 +25,14 @@ builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddChat();
 builder.Services.AddHealthChecks()
-    .AddCheck<StoreReadyCheck>("store", tags: ["ready"]);
+    .AddCheck<StoreReadyCheck>("store", tags: ["ready"])
+    .AddCheck<SiteQuorum>("site-quorum", tags: ["ready"]);
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
+// A site cut off from the others serves nothing, so that its clients move at once (see SiteQuorum).
+app.Use(app.Services.GetRequiredService<SiteQuorum>().FenceAsync);
 app.UseStatusCodePages();
 // A device that stops answering pings for 20 s is gone: its session ends and it resumes when it returns.
 app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(10), KeepAliveTimeout = TimeSpan.FromSeconds(20) });

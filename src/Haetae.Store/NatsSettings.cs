@@ -13,6 +13,12 @@ public sealed class NatsSettings
 
     public string Password { get; set; } = "";
 
+    /// <summary>
+    /// The local site's nats-server monitoring endpoint (http://host:port/), if this process runs next to
+    /// one; a node uses it to notice that its site is cut off from the others.
+    /// </summary>
+    public string? MonitorUrl { get; set; }
+
     /// <summary>Connection name shown in the servers' monitoring (for example "node-pangyo").</summary>
     public string ClientName { get; set; } = "haetae";
 
