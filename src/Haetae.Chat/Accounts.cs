@@ -10,8 +10,16 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Haetae.Chat;
 
-/// <summary>A user as stored in the accounts bucket (user.ID). The password is stored only as a hash.</summary>
-internal sealed record UserRecord(string Id, string? Phone, string? Email, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt, string RequestId);
+/// <summary>
+/// A user as stored in the accounts bucket (user.ID). The password is stored only as a hash. DisplayName,
+/// StatusMessage and PhotoId are the default profile, the one everybody sees who is not assigned another.
+/// </summary>
+internal sealed record UserRecord(
+    string Id, string? Phone, string? Email, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt, string RequestId, string? StatusMessage = null, string? PhotoId = null)
+{
+    /// <summary>The default profile as others see it.</summary>
+    public UserView DefaultView => new(Id, DisplayName, StatusMessage, PhotoId);
+}
 
 /// <summary>Points a login (phone or e-mail) at its user (login.KIND.HASH).</summary>
 internal sealed record LoginRecord(string UserId);

@@ -27,6 +27,10 @@ public static partial class ChatApi
         services.AddSingleton<Chats>();
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
+        services.AddSingleton<Profiles>();
+        services.AddSingleton<Func<Profiles>>(sp => sp.GetRequiredService<Profiles>);
+        services.AddSingleton<ProfileFeed>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProfileFeed>());
         services.AddSingleton<HotCaches>();
         services.AddHostedService(sp => sp.GetRequiredService<HotCaches>());
         services.AddSingleton<CursorWriter>();
@@ -77,6 +81,12 @@ public static partial class ChatApi
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("chat");
+        // Every answer is for its caller alone (a profile view above all): no cache on the way may keep or share it.
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            context.HttpContext.Response.Headers.CacheControl = "no-store";
+            return await next(context);
+        });
         var user = api.MapGroup("").RequireAuthorization();
 
         api.MapPost("/accounts", async Task<Created<UserView>> (SignUpRequest request, HttpRequest http, Accounts accounts, CancellationToken ct) =>
@@ -92,7 +102,35 @@ public static partial class ChatApi
             return TypedResults.NoContent();
         });
         user.MapGet("/me", async Task<Results<Ok<UserView>, NotFound>> (HttpContext http, Accounts accounts, CancellationToken ct) =>
-            await accounts.FindAsync(Caller(http), ct) is { } me ? TypedResults.Ok(new UserView(me.Id, me.DisplayName)) : TypedResults.NotFound());
+            await accounts.FindAsync(Caller(http), ct) is { } me ? TypedResults.Ok(me.DefaultView) : TypedResults.NotFound());
+        user.MapGet("/users/{userId}", async (string userId, HttpContext http, Profiles profiles, CancellationToken ct) =>
+            TypedResults.Ok(await profiles.ViewAsync(userId, Caller(http), ct) ?? throw ApiProblem.NotFound("no such user")));
+
+        user.MapGet("/profiles", async (HttpContext http, Profiles profiles, CancellationToken ct) => TypedResults.Ok(await profiles.MineAsync(Caller(http), ct)));
+        user.MapPut("/profiles/default", async (ProfileRequest request, HttpContext http, Profiles profiles, CancellationToken ct) =>
+            TypedResults.Ok(await profiles.UpdateDefaultAsync(Caller(http), request, ct)));
+        user.MapPost("/profiles", async (ProfileRequest request, HttpContext http, Profiles profiles, CancellationToken ct) =>
+        {
+            var created = await profiles.CreateAsync(Caller(http), request, RequestId(http.Request), ct);
+            return TypedResults.Created($"/api/profiles/{created.Id}", created);
+        });
+        user.MapPut("/profiles/{profileId}", async (string profileId, ProfileRequest request, HttpContext http, Profiles profiles, CancellationToken ct) =>
+            TypedResults.Ok(await profiles.UpdateAsync(Caller(http), profileId, request, ct)));
+        user.MapDelete("/profiles/{profileId}", async (string profileId, HttpContext http, Profiles profiles, CancellationToken ct) =>
+        {
+            await profiles.DeleteAsync(Caller(http), profileId, ct);
+            return TypedResults.NoContent();
+        });
+        user.MapPut("/profiles/{profileId}/friends/{friendId}", async (string profileId, string friendId, HttpContext http, Profiles profiles, CancellationToken ct) =>
+        {
+            await profiles.AssignAsync(Caller(http), profileId, friendId, ct);
+            return TypedResults.NoContent();
+        });
+        user.MapDelete("/profiles/{profileId}/friends/{friendId}", async (string profileId, string friendId, HttpContext http, Profiles profiles, CancellationToken ct) =>
+        {
+            await profiles.UnassignAsync(Caller(http), profileId, friendId, ct);
+            return TypedResults.NoContent();
+        });
 
         user.MapGet("/friends", async (HttpContext http, Friends friends, CancellationToken ct) => TypedResults.Ok(await friends.ListAsync(Caller(http), ct)));
         user.MapPost("/friends", async (AddFriendRequest request, HttpContext http, Friends friends, CancellationToken ct) =>
@@ -134,7 +172,7 @@ public static partial class ChatApi
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
 
-        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts) =>
+        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts, Profiles profiles) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
             {
@@ -149,7 +187,7 @@ public static partial class ChatApi
 
             var expires = long.TryParse(http.User.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : DateTimeOffset.UtcNow;
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await new DeviceSession(caller, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires, socket, chats, messages, feed, cursors, accounts)
+            await new DeviceSession(caller, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires, socket, chats, messages, feed, cursors, accounts, profiles)
                 .RunAsync(http.RequestAborted);
         });
 

@@ -27,6 +27,9 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
     public int DevicesOf(string userId) => _devicesOfUser.TryGetValue(userId, out var devices) ? devices.Count : 0;
 
+    /// <summary>The devices of <paramref name="userId"/> connected to this node.</summary>
+    public IEnumerable<DeviceSession> DevicesOfUser(string userId) => _devicesOfUser.TryGetValue(userId, out var devices) ? devices.Keys : [];
+
     public void Disconnect(string userId, DeviceSession device, IEnumerable<string> chatIds)
     {
         if (_devicesOfUser.TryGetValue(userId, out var devices))
@@ -81,7 +84,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         {
                             foreach (var device in _devicesOfUser.TryGetValue(user, out var own) ? own.Keys : [])
                             {
-                                device.Offer(new DeviceEvent(null, null, added));
+                                device.Offer(new DeviceEvent(null, null, added, null));
                             }
                         }
 
@@ -106,7 +109,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
                     foreach (var device in devices)
                     {
-                        device.Offer(new DeviceEvent(message, null, null));
+                        device.Offer(new DeviceEvent(message, null, null, null));
                     }
                 }
             }
@@ -139,7 +142,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
                         foreach (var device in devices.Keys)
                         {
-                            device.Offer(new DeviceEvent(null, receipt, null));
+                            device.Offer(new DeviceEvent(null, receipt, null, null));
                         }
                     }
                 }

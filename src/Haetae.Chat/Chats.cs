@@ -20,7 +20,7 @@ internal sealed record Cursor(long Delivered, long Read)
 }
 
 /// <summary>Chats, membership, messages and receipts, as a member sees them.</summary>
-internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Messages messages, Photos photos, CursorWriter cursors, HotCaches caches, TimeProvider time)
+internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Profiles profiles, Messages messages, Photos photos, CursorWriter cursors, HotCaches caches, TimeProvider time)
 {
     public const int MaxMembers = 100;
     public const int MaxTextBytes = 16 * 1024;
@@ -178,7 +178,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         var last = await messages.LastSequenceAsync(chatId, cancellationToken);
         if (after > last)
         {
-            return new MessagePage([], last);
+            return new MessagePage([], last, []);
         }
 
         var (first, end) = after is { } a ? (a + 1, Math.Min(last, a + size))
@@ -190,7 +190,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
             cursors.Advance(chatId, caller, page[^1].Sequence, 0);
         }
 
-        return new MessagePage(page, last);
+        return new MessagePage(page, last, await profiles.ViewsAsync(page.Select(m => m.SenderId).Distinct(), caller, cancellationToken));
     }
 
     public async Task<ReceiptsView> MarkReadAsync(string caller, string chatId, ReadRequest request, CancellationToken cancellationToken)
@@ -278,7 +278,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         var (last, lastMessage) = await messages.LastAsync(chat.Id, cancellationToken);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var mine = Merge((await chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{caller}", cancellationToken))?.Value, chat.Id, caller);
-        var members = await Task.WhenAll(chat.Members.Select(async m => new UserView(m, (await accounts.FindAsync(m, cancellationToken))?.DisplayName ?? "(unknown)")));
+        var members = await Task.WhenAll(chat.Members.Select(async m => await profiles.ViewAsync(m, caller, cancellationToken) ?? new UserView(m, "(unknown)")));
         return new ChatView(chat.Id, chat.Kind, chat.Title, members, last, lastMessage, Math.Max(0, last - mine.Read));
     }
 

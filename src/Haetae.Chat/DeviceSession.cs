@@ -6,7 +6,8 @@ using Haetae.Contracts;
 
 namespace Haetae.Chat;
 
-internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt, MembersAdded? Added);
+/// <summary>Something for a device: a message, a receipt, a chat joined, or a user whose profile it may now see differently.</summary>
+internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt, MembersAdded? Added, string? ProfileOwner);
 
 /// <summary>
 /// One connected device. It first catches up every chat from the sequence the device says it saw last,
@@ -14,7 +15,7 @@ internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt, 
 /// the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
 /// </summary>
 internal sealed class DeviceSession(
-    string userId, string sessionId, DateTimeOffset expiresAt, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts)
+    string userId, string sessionId, DateTimeOffset expiresAt, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts, Profiles profiles)
 {
     /// <summary>Devices one person may have connected to one node.</summary>
     public const int MaxPerUser = 10;
@@ -28,6 +29,7 @@ internal sealed class DeviceSession(
 
     private readonly Channel<DeviceEvent> _events = Channel.CreateBounded<DeviceEvent>(new BoundedChannelOptions(MaxQueued) { SingleReader = true });
     private readonly Dictionary<string, long> _lastSent = [];
+    private readonly Dictionary<string, UserView> _profilesSent = [];
 
     /// <summary>Queues an event; a device too slow to keep up is disconnected, and catches up when it resumes.</summary>
     public void Offer(DeviceEvent e)
@@ -83,6 +85,18 @@ internal sealed class DeviceSession(
 
     private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
+        if (e.ProfileOwner is { } owner)
+        {
+            // Resolved for this device's own user, now; sent only when it differs from what this device last got.
+            if (await profiles.ViewAsync(owner, userId, cancellationToken) is { } view && _profilesSent.GetValueOrDefault(owner) != view)
+            {
+                await SendAsync(new RealtimeFrame("profile", Profile: view), cancellationToken);
+                _profilesSent[owner] = view;
+            }
+
+            return;
+        }
+
         if (e.Added is { } added)
         {
             if (!_lastSent.ContainsKey(added.ChatId) && added.UserIds.Contains(userId))

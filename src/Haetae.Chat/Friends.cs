@@ -3,24 +3,43 @@ using Haetae.Store;
 
 namespace Haetae.Chat;
 
-/// <summary>A user's friends and blocks (friends.USER in the social bucket).</summary>
-internal sealed record FriendList(IReadOnlyList<string> Friends, IReadOnlyList<string> Blocked)
+/// <summary>
+/// A user's friends and blocks (friends.USER in the social bucket), and which extra profile each friend
+/// sees (<see cref="Assigned"/>: friend id to profile id; a friend not in it sees the default profile).
+/// The assignments live here, not with the profiles, so that removing or blocking a friend drops their
+/// assignment in the same compare-and-set: nobody who is no longer a friend keeps seeing a hidden profile.
+/// </summary>
+internal sealed record FriendList(IReadOnlyList<string> Friends, IReadOnlyList<string> Blocked, IReadOnlyDictionary<string, string>? Assigned = null)
 {
     public static readonly FriendList Empty = new([], []);
 
     public FriendList Add(string userId) =>
         Friends.Contains(userId) ? this : this with { Friends = [.. Friends, userId], Blocked = [.. Blocked.Where(b => b != userId)] };
 
-    public FriendList Remove(string userId) => this with { Friends = [.. Friends.Where(f => f != userId)] };
+    public FriendList Remove(string userId) => Unassign(userId) with { Friends = [.. Friends.Where(f => f != userId)] };
 
     public FriendList Block(string userId) =>
-        this with { Friends = [.. Friends.Where(f => f != userId)], Blocked = Blocked.Contains(userId) ? Blocked : [.. Blocked, userId] };
+        Unassign(userId) with { Friends = [.. Friends.Where(f => f != userId)], Blocked = Blocked.Contains(userId) ? Blocked : [.. Blocked, userId] };
 
     public FriendList Unblock(string userId) => this with { Blocked = [.. Blocked.Where(b => b != userId)] };
+
+    /// <summary>The extra profile <paramref name="friendId"/> is assigned to, if they are a friend and assigned one.</summary>
+    public string? ProfileOf(string friendId) =>
+        Assigned is not null && Friends.Contains(friendId) && Assigned.TryGetValue(friendId, out var profileId) ? profileId : null;
+
+    public FriendList Assign(string friendId, string profileId) =>
+        this with { Assigned = new Dictionary<string, string>(Assigned ?? new Dictionary<string, string>()) { [friendId] = profileId } };
+
+    public FriendList Unassign(string friendId) =>
+        Assigned is null || !Assigned.ContainsKey(friendId) ? this : this with { Assigned = Assigned.Where(a => a.Key != friendId).ToDictionary() };
+
+    /// <summary>Every friend assigned to <paramref name="profileId"/> goes back to the default profile.</summary>
+    public FriendList UnassignAll(string profileId) =>
+        Assigned is null ? this : this with { Assigned = Assigned.Where(a => a.Value != profileId).ToDictionary() };
 }
 
 /// <summary>Friends: add by id, phone or e-mail; list; remove; block (a blocked user cannot message you).</summary>
-internal sealed class Friends(Buckets buckets, Accounts accounts)
+internal sealed class Friends(Buckets buckets, Accounts accounts, Func<Profiles> profiles)
 {
     public const int MaxFriends = 5000;
 
@@ -35,7 +54,7 @@ internal sealed class Friends(Buckets buckets, Accounts accounts)
         await ChangeAsync(owner, list => list.Friends.Count >= MaxFriends && !list.Friends.Contains(target.Id)
             ? throw ApiProblem.Conflict($"at most {MaxFriends} friends")
             : list.Add(target.Id), cancellationToken);
-        return new UserView(target.Id, target.DisplayName);
+        return await profiles().ViewAsync(target.Id, owner, cancellationToken) ?? throw ApiProblem.NotFound("no such user");
     }
 
     public async Task RemoveAsync(string owner, string friendId, CancellationToken cancellationToken)
@@ -73,7 +92,7 @@ internal sealed class Friends(Buckets buckets, Accounts accounts)
     public async Task<FriendsView> ListAsync(string owner, CancellationToken cancellationToken)
     {
         var list = await GetAsync(owner, cancellationToken);
-        return new FriendsView(await ViewsAsync(list.Friends, cancellationToken), await ViewsAsync(list.Blocked, cancellationToken));
+        return new FriendsView(await profiles().ViewsAsync(list.Friends, owner, cancellationToken), await profiles().ViewsAsync(list.Blocked, owner, cancellationToken));
     }
 
     /// <summary>True if <paramref name="owner"/> has blocked <paramref name="other"/>.</summary>
@@ -87,10 +106,10 @@ internal sealed class Friends(Buckets buckets, Accounts accounts)
         return (await social.TryGetAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
     }
 
-    private async Task ChangeAsync(string owner, Func<FriendList, FriendList> change, CancellationToken cancellationToken)
+    public async Task<FriendList> ChangeAsync(string owner, Func<FriendList, FriendList> change, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        await social.UpdateAsync<FriendList>($"friends.{owner}", current => change(current ?? FriendList.Empty), cancellationToken);
+        return await social.UpdateAsync<FriendList>($"friends.{owner}", current => change(current ?? FriendList.Empty), cancellationToken);
     }
 
     private async Task<UserRecord> ResolveAsync(AddFriendRequest request, CancellationToken cancellationToken)
@@ -107,9 +126,4 @@ internal sealed class Friends(Buckets buckets, Accounts accounts)
         return user ?? throw ApiProblem.NotFound("no such user");
     }
 
-    private async Task<IReadOnlyList<UserView>> ViewsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
-    {
-        var users = await Task.WhenAll(ids.Select(id => accounts.FindAsync(id, cancellationToken)));
-        return [.. users.OfType<UserRecord>().Select(u => new UserView(u.Id, u.DisplayName))];
-    }
 }

@@ -11,8 +11,11 @@ namespace Haetae.Chat;
 /// <summary>Who may see a photo: its owner, and the members of the chats it was sent to (photo.ID in the chats bucket).</summary>
 internal sealed record PhotoRecord(string Id, string Owner, string ContentType, long Size, IReadOnlyList<string> Chats);
 
-/// <summary>Photos in the replicated object store, readable only by their owner and the members of chats they were sent to.</summary>
-internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> chats)
+/// <summary>
+/// Photos in the replicated object store, readable only by their owner, the members of chats they were sent
+/// to, and whoever the owner shows them to as a profile photo.
+/// </summary>
+internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> chats, Func<Profiles> profiles)
 {
     public const long MaxBytes = 10 * 1024 * 1024;
 
@@ -78,9 +81,16 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
         return (photo, await store.GetBytesAsync(photoId, cancellationToken));
     }
 
+    /// <summary>True if <paramref name="photoId"/> names a photo <paramref name="owner"/> uploaded.</summary>
+    public async Task<bool> IsOwnedByAsync(string owner, string photoId, CancellationToken cancellationToken)
+    {
+        var records = await buckets.GetAsync(Assets.ChatsBucket);
+        return IsPhotoId(photoId) && (await records.TryGetAsync<PhotoRecord>($"photo.{photoId}", cancellationToken))?.Value.Owner == owner;
+    }
+
     private async Task<bool> MayViewAsync(string caller, PhotoRecord photo, CancellationToken cancellationToken)
     {
-        if (photo.Owner == caller)
+        if (photo.Owner == caller || (await profiles().ViewAsync(photo.Owner, caller, cancellationToken))?.PhotoId == photo.Id)
         {
             return true;
         }

@@ -108,6 +108,32 @@ public sealed class HaetaeClient : IDisposable
     public Task UnblockAsync(string userId, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
 
+    /// <summary>How another user appears to the caller (the profile that user shows the caller).</summary>
+    public Task<UserView> GetUserAsync(string userId, CancellationToken cancellationToken = default) =>
+        SendAsync<UserView>(HttpMethod.Get, $"api/users/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+
+    public Task<ProfilesView> GetProfilesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<ProfilesView>(HttpMethod.Get, "api/profiles", null, null, cancellationToken);
+
+    public Task<ProfileView> UpdateDefaultProfileAsync(ProfileRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<ProfileView>(HttpMethod.Put, "api/profiles/default", request, null, cancellationToken);
+
+    public Task<ProfileView> CreateProfileAsync(ProfileRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
+        SendAsync<ProfileView>(HttpMethod.Post, "api/profiles", request, requestId ?? NewRequestId(), cancellationToken);
+
+    public Task<ProfileView> UpdateProfileAsync(string profileId, ProfileRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<ProfileView>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}", request, null, cancellationToken);
+
+    public Task DeleteProfileAsync(string profileId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}", null, null, cancellationToken);
+
+    /// <summary>Shows <paramref name="profileId"/> to a friend, moving them from any other; "default" moves them back.</summary>
+    public Task AssignProfileAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
+
+    public Task UnassignProfileAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
+
     public Task<ChatView> CreateChatAsync(IReadOnlyList<string> memberIds, string? title = null, string? requestId = null, CancellationToken cancellationToken = default) =>
         SendAsync<ChatView>(HttpMethod.Post, "api/chats", new CreateChatRequest(memberIds, title), requestId ?? NewRequestId(), cancellationToken);
 

@@ -9,8 +9,20 @@ public sealed record SignInRequest(string? Login, string? Password);
 /// <summary>A signed access token; every site accepts it until it expires or its session is signed out.</summary>
 public sealed record TokenResponse(string AccessToken, DateTimeOffset ExpiresAt, string UserId);
 
-/// <summary>Another user as the caller may see them.</summary>
-public sealed record UserView(string Id, string DisplayName);
+/// <summary>
+/// Another user as the caller sees them: the profile that user shows the caller (an extra profile the
+/// user assigned the caller to, otherwise the default one). It never says which profile it is.
+/// </summary>
+public sealed record UserView(string Id, string DisplayName, string? StatusMessage = null, string? PhotoId = null);
+
+/// <summary>Create or edit one of the caller's profiles. PhotoId is a photo the caller uploaded, or null for none.</summary>
+public sealed record ProfileRequest(string? DisplayName, string? StatusMessage, string? PhotoId);
+
+/// <summary>One of the caller's own profiles: Id "default", or an extra profile's id with the friends who see it.</summary>
+public sealed record ProfileView(string Id, string DisplayName, string? StatusMessage, string? PhotoId, IReadOnlyList<string> FriendIds);
+
+/// <summary>The caller's default profile and up to three extra profiles.</summary>
+public sealed record ProfilesView(ProfileView Default, IReadOnlyList<ProfileView> Extras);
 
 /// <summary>Add a friend by one of: user id, phone number, e-mail address.</summary>
 public sealed record AddFriendRequest(string? UserId, string? Phone, string? Email);
@@ -61,8 +73,11 @@ public sealed record MessageView(
     DateTimeOffset SentAt,
     string RequestId);
 
-/// <summary>A page of history; <see cref="Messages"/> ascend by sequence.</summary>
-public sealed record MessagePage(IReadOnlyList<MessageView> Messages, long LastSequence);
+/// <summary>
+/// A page of history; <see cref="Messages"/> ascend by sequence. <see cref="Senders"/> shows each sender
+/// of the page as the caller sees them now.
+/// </summary>
+public sealed record MessagePage(IReadOnlyList<MessageView> Messages, long LastSequence, IReadOnlyList<UserView>? Senders = null);
 
 /// <summary>Move the caller's read (and delivered) cursor forward to <see cref="Sequence"/>.</summary>
 public sealed record ReadRequest(long Sequence);
@@ -89,10 +104,13 @@ public static class ChatHeaders
 public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>? Chats);
 
 /// <summary>
-/// A frame from the node: type "message" (with Message), "receipt" (with Receipt), or "live" (caught up;
-/// Positions holds the last sequence sent in each chat, for the device to resume from next time).
+/// A frame from the node: type "message" (with Message), "receipt" (with Receipt), "profile" (with
+/// Profile: how another user now appears to this device's user, after they changed a profile or moved
+/// this user between their profiles), or "live" (caught up; Positions holds the last sequence sent in
+/// each chat, for the device to resume from next time).
 /// </summary>
-public sealed record RealtimeFrame(string Type, MessageView? Message = null, ReceiptEvent? Receipt = null, IReadOnlyDictionary<string, long>? Positions = null);
+public sealed record RealtimeFrame(
+    string Type, MessageView? Message = null, ReceiptEvent? Receipt = null, IReadOnlyDictionary<string, long>? Positions = null, UserView? Profile = null);
 
 /// <summary>A member's cursors moved.</summary>
 public sealed record ReceiptEvent(string ChatId, string UserId, long Delivered, long Read);

@@ -14,7 +14,7 @@ public static class DrillReportWriter
         text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s), {report.Cuts.Count} partition(s) in {report.Seconds:0} s, {report.Options.People} people");
         foreach (var cut in report.Cuts)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s, full redundancy again at {cut.Converged.TotalSeconds:0} s");
         }
 
         foreach (var round in report.Rounds)
@@ -23,6 +23,10 @@ public static class DrillReportWriter
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"  longest write pause per shard: {string.Join(", ", report.LongestWritePauseSecondsPerShard.Select(p => $"{p.Key} {p.Value:0.0}s"))}");
+        if (report.Cuts.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  longest write pause per shard from healing to full redundancy: {string.Join(", ", report.LongestHealPauseSecondsPerShard.Select(p => $"{p.Key} {p.Value:0.0}s"))}");
+        }
         foreach (var (service, seconds) in report.PerSecond)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {service}: {seconds.Sum(s => s.Ok)} ok, {seconds.Sum(s => s.Errors)} errors");
@@ -53,8 +57,9 @@ public static class DrillReportWriter
             allKept = report.AllKept,
             checks = report.Checks,
             rounds = report.Rounds,
-            partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds }),
+            partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds, converged = c.Converged.TotalSeconds }),
             longestWritePauseSecondsPerShard = report.LongestWritePauseSecondsPerShard,
+            longestHealPauseSecondsPerShard = report.LongestHealPauseSecondsPerShard,
             perSecond = report.PerSecond.ToDictionary(s => s.Key, s => s.Value.Select(v => new { ok = v.Ok, errors = v.Errors })),
             marks = report.Marks.Select(m => new { at = m.At, what = m.What }),
         };

@@ -13,6 +13,7 @@ public sealed record DrillReport(
     IReadOnlyList<FireRound> Rounds,
     IReadOnlyList<Cut> Cuts,
     IReadOnlyDictionary<string, double> LongestWritePauseSecondsPerShard,
+    IReadOnlyDictionary<string, double> LongestHealPauseSecondsPerShard,
     IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond,
     IReadOnlyList<(double At, string What)> Marks,
     double Seconds)
@@ -49,7 +50,8 @@ public static class DrillRunner
             var timeline = new DrillTimeline();
             var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options);
             var chat = new ChatWorkload();
-            IDrillWorkload[] workloads = [chat];
+            var profiles = new ProfileWorkload();
+            IDrillWorkload[] workloads = [chat, profiles];
             try
             {
                 log($"setting up {options.People} people...");
@@ -75,11 +77,12 @@ public static class DrillRunner
                     await platform.PartitionAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);
                     await platform.HealAsync(site, cancellationToken);
-                    context.Cuts.Add(new Cut(site, platform.Spec.Site(site).NodeUri, cutAt, timeline.Now));
+                    var healedAt = timeline.Now;
                     timeline.Mark($"healed: {site}");
                     log($"healed {site}; waiting until every asset is fully replicated again...");
                     var healing = Stopwatch.StartNew();
                     await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromMinutes(2), cancellationToken);
+                    context.Cuts.Add(new Cut(site, platform.Spec.Site(site).NodeUri, cutAt, healedAt, timeline.Now));
                     timeline.Mark($"converged: {site}");
                     log($"converged after {healing.Elapsed.TotalSeconds:0.0} s");
                     await Task.Delay(options.After, cancellationToken);
@@ -118,6 +121,7 @@ public static class DrillRunner
                 }
 
                 var pauses = chat.WritePauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
+                var healPauses = chat.HealPauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
                 var longPauses = pauses.Count(p => p.Value > ElectionBound.TotalSeconds);
                 checks.Add(new PromiseCheck("chat", $"writes paused no longer than an election ({ElectionBound.TotalSeconds:0} s)", pauses.Count, longPauses,
                     $"longest pause {(pauses.Count == 0 ? 0 : pauses.Values.Max()):0.0} s"));
@@ -126,11 +130,12 @@ public static class DrillRunner
                     checks.Add(new PromiseCheck("platform", "every burned site was rebuilt to full redundancy", rounds.Count, 0,
                         string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
                 }
-                return new DrillReport(options, checks, rounds, context.Cuts, pauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds);
+                return new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds);
             }
             finally
             {
                 await chat.DisposeAsync();
+                await profiles.DisposeAsync();
             }
         }
         finally

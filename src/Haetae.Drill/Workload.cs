@@ -2,14 +2,34 @@ using System.Collections.Concurrent;
 
 namespace Haetae.Drill;
 
-/// <summary>A site cut off from the others (not killed) between two moments of the drill.</summary>
-public sealed record Cut(string Site, Uri Node, TimeSpan From, TimeSpan To);
+/// <summary>
+/// A site cut off from the others (not killed) from <see cref="From"/> until healed at <see cref="To"/>;
+/// every asset had three caught-up replicas again at <see cref="Converged"/>.
+/// </summary>
+public sealed record Cut(string Site, Uri Node, TimeSpan From, TimeSpan To, TimeSpan Converged);
 
 /// <summary>What a workload gets from the drill: every site's node URL, the clock, and where to record outcomes.</summary>
 public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options)
 {
     /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
     public List<Cut> Cuts { get; } = [];
+}
+
+/// <summary>The drill's synthetic people: signed up and signed in through the client, each starting at its own site.</summary>
+internal static class DrillPeople
+{
+    public const string Password = "drill password";
+
+    /// <summary>A new person whose client tries site <paramref name="n"/> (modulo the sites) first.</summary>
+    public static async Task<(Haetae.Client.HaetaeClient Client, string UserId)> SignUpAsync(
+        IReadOnlyList<Uri> sites, int n, string kind, string displayName, CancellationToken cancellationToken)
+    {
+        var client = new Haetae.Client.HaetaeClient([.. sites.Skip(n % sites.Count), .. sites.Take(n % sites.Count)]);
+        var login = $"{kind}{n}-{Guid.NewGuid():N}@drill.haetae";
+        var user = await client.SignUpAsync(new Haetae.Contracts.SignUpRequest(null, login, displayName, Password), cancellationToken: cancellationToken);
+        await client.SignInAsync(login, Password, cancellationToken);
+        return (client, user.Id);
+    }
 }
 
 /// <summary>One promise checked from the clients' own records: kept when <see cref="Violations"/> is 0.</summary>

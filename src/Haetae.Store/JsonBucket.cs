@@ -33,7 +33,24 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     {
         try
         {
-            // Looked up once: the handle only names the stream, and asking for it again is a round trip per miss.
+            return await GetFromLeaderAsync<T>(key, cancellationToken);
+        }
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // No leader right now: the replica's "absent" is the best answer available.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The newest value of <paramref name="key"/> as the bucket's leader has it (null when absent), for
+    /// reads that must not trail a write already acknowledged. Throws when no leader answers.
+    /// </summary>
+    public async Task<Versioned<T>?> GetFromLeaderAsync<T>(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Looked up once: the handle only names the stream, and asking for it again is a round trip per read.
             _stream ??= await js.GetStreamAsync($"KV_{store.Bucket}", cancellationToken: cancellationToken);
             var stored = await _stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = $"$KV.{store.Bucket}.{key}" }, cancellationToken);
             var message = stored.Message;
@@ -44,11 +61,6 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
         }
         catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
         {
-            return null;
-        }
-        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-        {
-            // No leader right now: the replica's "absent" is the best answer available.
             return null;
         }
     }

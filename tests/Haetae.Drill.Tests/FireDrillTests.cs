@@ -1,23 +1,15 @@
 namespace Haetae.Drill.Tests;
 
-/// <summary>The same drill `haetae drill` runs, short: one fire, one rebuild, every promise checked.</summary>
+/// <summary>The same drill `haetae drill` runs, short: one fire and one rebuild, or one partition, every promise checked.</summary>
 public sealed class FireDrillTests
 {
     [Fact]
     public async Task A_short_drill_with_one_fire_and_one_rebuild_keeps_every_promise()
     {
         var ct = TestContext.Current.CancellationToken;
-        var work = Path.Combine(Path.GetTempPath(), $"haetae-drill-{Guid.NewGuid():N}");
-        var options = new DrillOptions
+        await InWorkFolderAsync(async (work, options) =>
         {
-            People = 8,
-            WarmUp = TimeSpan.FromSeconds(5),
-            Burned = TimeSpan.FromSeconds(8),
-            After = TimeSpan.FromSeconds(5),
-            ReportDirectory = Path.Combine(work, "report"),
-        };
-        try
-        {
+            options.Burned = TimeSpan.FromSeconds(8);
             var report = await DrillRunner.RunAsync(options, work, line => TestContext.Current.SendDiagnosticMessage(line), ct);
             var (json, html) = await DrillReportWriter.WriteAsync(report, options.ReportDirectory, ct);
 
@@ -28,6 +20,42 @@ public sealed class FireDrillTests
             Assert.Contains("\"allKept\": true", await File.ReadAllTextAsync(json, ct), StringComparison.Ordinal);
             Assert.Contains("<svg", await File.ReadAllTextAsync(html, ct), StringComparison.Ordinal);
             Assert.DoesNotContain(Directory.EnumerateDirectories(work), d => Path.GetFileName(d).StartsWith("drill-", StringComparison.Ordinal));
+        });
+    }
+
+    [Fact]
+    public async Task A_short_partition_keeps_every_promise_and_the_cut_off_site_acknowledges_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await InWorkFolderAsync(async (work, options) =>
+        {
+            options.Burned = TimeSpan.FromSeconds(10);
+            options.Partition = "ansan";
+            var report = await DrillRunner.RunAsync(options, work, line => TestContext.Current.SendDiagnosticMessage(line), ct);
+
+            Assert.True(report.AllKept, DrillReportWriter.Summary(report));
+            Assert.Empty(report.Rounds);
+            var cut = Assert.Single(report.Cuts);
+            Assert.True(cut.To - cut.From >= options.Burned, $"the cut lasted {(cut.To - cut.From).TotalSeconds:0.0} s");
+            Assert.True(report.Checks.Single(c => c.Promise.StartsWith("a cut-off site acknowledged no write", StringComparison.Ordinal)).Checked > 50, "the load should have produced acknowledged messages");
+            Assert.True(report.Checks.Single(c => c.Service == "profile" && c.Promise.StartsWith("every friend saw", StringComparison.Ordinal)).Checked > 50, "friends should have looked at profiles");
+        });
+    }
+
+    /// <summary>Runs <paramref name="drill"/> with short phases and a folder of its own, removed afterwards.</summary>
+    private static async Task InWorkFolderAsync(Func<string, DrillOptions, Task> drill)
+    {
+        var work = Path.Combine(Path.GetTempPath(), $"haetae-drill-{Guid.NewGuid():N}");
+        var options = new DrillOptions
+        {
+            People = 8,
+            WarmUp = TimeSpan.FromSeconds(5),
+            After = TimeSpan.FromSeconds(5),
+            ReportDirectory = Path.Combine(work, "report"),
+        };
+        try
+        {
+            await drill(work, options);
         }
         finally
         {

@@ -8,7 +8,7 @@ namespace Haetae.Integration.Tests;
 [Collection(SharedClusterCollection.Name)]
 public sealed class RealtimeTests(SharedClusterFixture fixture)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Phase = DeviceFrames.Phase;
 
     private TestCluster Cluster => fixture.Cluster;
 
@@ -29,12 +29,12 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
             await alice.SendTextAsync(chat.Id, $"live {i}", cancellationToken: ct);
         }
 
-        var received = await NextMessagesAsync(bobsPhone, 10, "ten live messages at Bob's device", ct);
+        var received = await DeviceFrames.NextMessagesAsync(bobsPhone, 10, "ten live messages at Bob's device", ct);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"live {i}"), received.Select(m => m.Text));
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), received.Select(m => m.Sequence));
 
         await alice.MarkReadAsync(chat.Id, 10, ct);
-        var receipt = await NextAsync(bobsPhone, f => f.Receipt is { Read: 10 }, "Alice's read receipt at Bob's device", ct);
+        var receipt = await DeviceFrames.NextAsync(bobsPhone, f => f.Receipt is { Read: 10 }, "Alice's read receipt at Bob's device", ct);
         Assert.Equal(chat.Id, receipt.Receipt!.ChatId);
     }
 
@@ -56,7 +56,7 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
                 await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
             }
 
-            await NextMessagesAsync(first, 3, "the first three messages", ct);
+            await DeviceFrames.NextMessagesAsync(first, 3, "the first three messages", ct);
             seen = first.LastSeen;
         }
 
@@ -68,10 +68,10 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         using var bobElsewhere = ChatTestUsers.ClientAt(Cluster, 2);
         bobElsewhere.AccessToken = bob.AccessToken;
         await using var resumed = new HaetaeRealtime(bobElsewhere, seen);
-        var missed = await NextMessagesAsync(resumed, 5, "the five messages sent while away", ct);
+        var missed = await DeviceFrames.NextMessagesAsync(resumed, 5, "the five messages sent while away", ct);
         await resumed.Live.WaitAsync(Phase, ct);
         await alice.SendTextAsync(chat.Id, "m9", cancellationToken: ct);
-        var live = await NextMessagesAsync(resumed, 1, "the next live message", ct);
+        var live = await DeviceFrames.NextMessagesAsync(resumed, 1, "the next live message", ct);
 
         Assert.Equal(3, seen[chat.Id]);
         Assert.Equal(["m4", "m5", "m6", "m7", "m8"], missed.Select(m => m.Text));
@@ -95,7 +95,7 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var group = await alice.CreateChatAsync([carolUser.Id, daveUser.Id], "picnic", cancellationToken: ct);
         await alice.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
 
-        var frames = await NextMessagesAsync(carolsPhone, 2, "the invitation and the first message", ct);
+        var frames = await DeviceFrames.NextMessagesAsync(carolsPhone, 2, "the invitation and the first message", ct);
         Assert.Equal([MessageKind.Joined, MessageKind.Text], frames.Select(m => m.Kind));
         Assert.Equal(group.Id, frames[0].ChatId);
         Assert.Contains(carolUser.Id, frames[0].UserIds!);
@@ -115,7 +115,7 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
         await alice.SendTextAsync(chat.Id, "hi, it's me", cancellationToken: ct);
 
-        var first = await NextMessagesAsync(bobsPhone, 1, "the first message of a chat started while Bob was online", ct);
+        var first = await DeviceFrames.NextMessagesAsync(bobsPhone, 1, "the first message of a chat started while Bob was online", ct);
         Assert.Equal((chat.Id, 1L, "hi, it's me"), (first[0].ChatId, first[0].Sequence, first[0].Text));
     }
 
@@ -135,38 +135,5 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
 
         await Eventually.WaitForAsync("the signed-out session's socket is closed", Phase, _ => Task.FromResult(bobsPhone.Reconnects), r => r > 0, ct);
         Assert.False(bobsPhone.Live.IsCompleted, "a signed-out device must not get back in");
-    }
-
-    private static async Task<List<MessageView>> NextMessagesAsync(HaetaeRealtime device, int count, string phase, CancellationToken ct)
-    {
-        var messages = new List<MessageView>();
-        while (messages.Count < count)
-        {
-            var frame = await NextAsync(device, f => f.Message is not null, phase, ct);
-            messages.Add(frame.Message!);
-        }
-
-        return messages;
-    }
-
-    private static async Task<RealtimeFrame> NextAsync(HaetaeRealtime device, Func<RealtimeFrame, bool> wanted, string phase, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Phase);
-        try
-        {
-            while (true)
-            {
-                var frame = await device.Frames.ReadAsync(timeout.Token);
-                if (wanted(frame))
-                {
-                    return frame;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s.");
-        }
     }
 }

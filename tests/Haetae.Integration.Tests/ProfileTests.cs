@@ -1,0 +1,235 @@
+using System.Net;
+using System.Text;
+using Haetae.Client;
+using Haetae.Contracts;
+using Haetae.Testing;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace Haetae.Integration.Tests;
+
+/// <summary>Multi-profile on a real three-site cluster: each friend sees exactly the profile assigned to them.</summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class ProfileTests(SharedClusterFixture fixture)
+{
+    private static readonly TimeSpan Phase = DeviceFrames.Phase;
+
+    private TestCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Each_viewer_sees_their_assigned_profile_everywhere_and_everyone_else_the_default()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (owner, ownerUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Minji", ct);
+        var (work, workUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Colleague", ct);
+        var (family, familyUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Sister", ct);
+        var (stranger, strangerUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Stranger", ct);
+        using var o = owner;
+        using var w = work;
+        using var f = family;
+        using var s = stranger;
+
+        await owner.AddFriendAsync(new AddFriendRequest(workUser.Id, null, null), ct);
+        await owner.AddFriendAsync(new AddFriendRequest(familyUser.Id, null, null), ct);
+        await work.AddFriendAsync(new AddFriendRequest(ownerUser.Id, null, null), ct);
+        await stranger.AddFriendAsync(new AddFriendRequest(ownerUser.Id, null, null), ct);
+
+        var photo = await owner.UploadPhotoAsync([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], "image/jpeg", cancellationToken: ct);
+        var office = await owner.CreateProfileAsync(new ProfileRequest("김민지 (Office)", "회의 중", photo.Id), cancellationToken: ct);
+        var home = await owner.CreateProfileAsync(new ProfileRequest("Minji at home", "🏠", null), cancellationToken: ct);
+        await owner.AssignProfileAsync(office.Id, workUser.Id, ct);
+        await owner.AssignProfileAsync(home.Id, familyUser.Id, ct);
+
+        // The profile view, at each viewer's own site.
+        Assert.Equal(new UserView(ownerUser.Id, "김민지 (Office)", "회의 중", photo.Id), await work.GetUserAsync(ownerUser.Id, ct));
+        Assert.Equal(new UserView(ownerUser.Id, "Minji at home", "🏠", null), await family.GetUserAsync(ownerUser.Id, ct));
+        Assert.Equal(new UserView(ownerUser.Id, "Minji"), await stranger.GetUserAsync(ownerUser.Id, ct));
+        Assert.Equal(new UserView(ownerUser.Id, "Minji"), await owner.GetUserAsync(ownerUser.Id, ct));
+
+        // The friend list of someone who added the owner.
+        Assert.Equal("김민지 (Office)", Assert.Single((await work.GetFriendsAsync(ct)).Friends).DisplayName);
+        Assert.Equal("Minji", Assert.Single((await stranger.GetFriendsAsync(ct)).Friends).DisplayName);
+
+        // A group chat's member list and the senders of its history.
+        var chat = await owner.CreateChatAsync([workUser.Id, familyUser.Id, strangerUser.Id], "all of us", cancellationToken: ct);
+        await owner.SendTextAsync(chat.Id, "안녕하세요", cancellationToken: ct);
+        foreach (var (viewer, expected) in new[] { (work, "김민지 (Office)"), (family, "Minji at home"), (stranger, "Minji") })
+        {
+            Assert.Equal(expected, (await viewer.GetChatAsync(chat.Id, ct)).Members.Single(m => m.Id == ownerUser.Id).DisplayName);
+            Assert.Equal(expected, (await viewer.GetMessagesAsync(chat.Id, cancellationToken: ct)).Senders!.Single(m => m.Id == ownerUser.Id).DisplayName);
+        }
+
+        // The office photo is visible to whoever is shown it, and to nobody else.
+        Assert.Equal(7, (await work.GetPhotoAsync(photo.Id, ct)).Length);
+        var refused = await Assert.ThrowsAsync<HaetaeApiException>(() => family.GetPhotoAsync(photo.Id, ct));
+        Assert.Equal(HttpStatusCode.NotFound, refused.Status);
+
+        var mine = await owner.GetProfilesAsync(ct);
+        Assert.Equal([familyUser.Id], mine.Extras.Single(p => p.Id == home.Id).FriendIds);
+        Assert.Equal([workUser.Id], mine.Extras.Single(p => p.Id == office.Id).FriendIds);
+        Assert.Empty(mine.Default.FriendIds);
+    }
+
+    [Fact]
+    public async Task Moving_unassigning_deleting_and_unfriending_show_the_right_profile_next()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(2, ct);
+        using var o = owner;
+        using var f = friend;
+        var first = await owner.CreateProfileAsync(new ProfileRequest("First", null, null), cancellationToken: ct);
+        var second = await owner.CreateProfileAsync(new ProfileRequest("Second", null, null), cancellationToken: ct);
+        async Task<string> SeenAsync() => (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName;
+
+        await owner.AssignProfileAsync(first.Id, friendUser.Id, ct);
+        Assert.Equal("First", await SeenAsync());
+        await owner.AssignProfileAsync(second.Id, friendUser.Id, ct);
+        Assert.Equal("Second", await SeenAsync());
+        var profiles = await owner.GetProfilesAsync(ct);
+        Assert.Empty(profiles.Extras.Single(p => p.Id == first.Id).FriendIds);
+
+        await owner.UpdateProfileAsync(second.Id, new ProfileRequest("Second, renamed", "new status", null), ct);
+        Assert.Equal("Second, renamed", await SeenAsync());
+        await owner.UnassignProfileAsync(second.Id, friendUser.Id, ct);
+        Assert.Equal("Owner", await SeenAsync());
+        await owner.AssignProfileAsync(first.Id, friendUser.Id, ct);
+        await owner.AssignProfileAsync("default", friendUser.Id, ct);
+        Assert.Equal("Owner", await SeenAsync());
+
+        await owner.AssignProfileAsync(first.Id, friendUser.Id, ct);
+        await owner.DeleteProfileAsync(first.Id, ct);
+        Assert.Equal("Owner", await SeenAsync());
+        Assert.DoesNotContain((await owner.GetProfilesAsync(ct)).Extras, p => p.Id == first.Id);
+
+        // A friend removed loses the assignment for good: added again, they see the default profile.
+        await owner.AssignProfileAsync(second.Id, friendUser.Id, ct);
+        Assert.Equal("Second, renamed", await SeenAsync());
+        await owner.RemoveFriendAsync(friendUser.Id, ct);
+        Assert.Equal("Owner", await SeenAsync());
+        await owner.AddFriendAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
+        Assert.Equal("Owner", await SeenAsync());
+
+        await owner.UpdateDefaultProfileAsync(new ProfileRequest("Owner, renamed", "hello", null), ct);
+        Assert.Equal(new UserView(ownerUser.Id, "Owner, renamed", "hello"), await friend.GetUserAsync(ownerUser.Id, ct));
+    }
+
+    [Fact]
+    public async Task A_change_is_pushed_to_every_connected_device_of_the_viewer_at_every_site()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
+        using var o = owner;
+        using var f = friend;
+        var secret = await owner.CreateProfileAsync(new ProfileRequest("Close friends only", null, null), cancellationToken: ct);
+
+        using var tabletClient = ChatTestUsers.ClientAt(Cluster, 2);
+        tabletClient.AccessToken = friend.AccessToken;
+        await using var phone = new HaetaeRealtime(friend);
+        await using var tablet = new HaetaeRealtime(tabletClient);
+        await phone.Live.WaitAsync(Phase, ct);
+        await tablet.Live.WaitAsync(Phase, ct);
+
+        await owner.AssignProfileAsync(secret.Id, friendUser.Id, ct);
+        foreach (var (device, name) in new[] { (phone, "phone at site 1"), (tablet, "tablet at site 2") })
+        {
+            var pushed = await DeviceFrames.NextAsync(device, f => f.Profile?.DisplayName == "Close friends only", $"assignment pushed to the {name}", ct);
+            Assert.Equal(ownerUser.Id, pushed.Profile!.Id);
+        }
+
+        await owner.UnassignProfileAsync(secret.Id, friendUser.Id, ct);
+        foreach (var (device, name) in new[] { (phone, "phone at site 1"), (tablet, "tablet at site 2") })
+        {
+            await DeviceFrames.NextAsync(device, f => f.Profile?.DisplayName == "Owner", $"unassignment pushed to the {name}", ct);
+        }
+
+        // A viewer who comes back anywhere reads the current profile.
+        using var elsewhere = ChatTestUsers.ClientAt(Cluster, 0);
+        elsewhere.AccessToken = friend.AccessToken;
+        Assert.Equal("Owner", (await elsewhere.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+    }
+
+    [Fact]
+    public async Task An_assignment_that_cannot_be_read_shows_the_default_profile()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
+        using var o = owner;
+        using var f = friend;
+        var hidden = await owner.CreateProfileAsync(new ProfileRequest("Hidden", null, null), cancellationToken: ct);
+        await owner.AssignProfileAsync(hidden.Id, friendUser.Id, ct);
+        Assert.Equal("Hidden", (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+
+        await using var connection = await Cluster.ConnectAsync();
+        var social = await new NatsKVContext(new NatsJSContext(connection)).GetStoreAsync(Assets.SocialBucket, ct);
+
+        // The profiles are unreadable: the default, not the hidden one.
+        await social.PutAsync($"profiles.{ownerUser.Id}", Encoding.UTF8.GetBytes("{not json"), cancellationToken: ct);
+        Assert.Equal("Owner", (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+
+        // The profiles are gone while the assignment still names one: the default.
+        await social.DeleteAsync($"profiles.{ownerUser.Id}", cancellationToken: ct);
+        Assert.Equal("Owner", (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+        Assert.Equal("Owner", (await friend.GetChatAsync((await friend.CreateChatAsync([ownerUser.Id], cancellationToken: ct)).Id, ct)).Members.Single(m => m.Id == ownerUser.Id).DisplayName);
+
+        // The assignment is gone: the default.
+        await owner.CreateProfileAsync(new ProfileRequest("Hidden again", null, null), requestId: "again", cancellationToken: ct);
+        await social.PurgeAsync($"friends.{ownerUser.Id}", cancellationToken: ct);
+        Assert.Equal("Owner", (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+    }
+
+    [Fact]
+    public async Task Bad_profile_requests_get_a_4xx_and_change_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
+        var (other, _) = await ChatTestUsers.NewAsync(Cluster, 2, "Other", ct);
+        using var o = owner;
+        using var f = friend;
+        using var x = other;
+        var p1 = await owner.CreateProfileAsync(new ProfileRequest("One", null, null), cancellationToken: ct);
+        var theirPhoto = await other.UploadPhotoAsync([1, 2, 3], "image/png", cancellationToken: ct);
+        var before = await owner.GetProfilesAsync(ct);
+
+        async Task RefusedAsync(HttpStatusCode status, Func<Task> call)
+        {
+            var e = await Assert.ThrowsAsync<HaetaeApiException>(call);
+            Assert.Equal(status, e.Status);
+        }
+
+        await RefusedAsync(HttpStatusCode.BadRequest, () => owner.CreateProfileAsync(new ProfileRequest("", null, null), cancellationToken: ct));
+        await RefusedAsync(HttpStatusCode.BadRequest, () => owner.CreateProfileAsync(new ProfileRequest(new string('x', 65), null, null), cancellationToken: ct));
+        await RefusedAsync(HttpStatusCode.BadRequest, () => owner.CreateProfileAsync(new ProfileRequest("Ok", new string('s', 141), null), cancellationToken: ct));
+        await RefusedAsync(HttpStatusCode.BadRequest, () => owner.CreateProfileAsync(new ProfileRequest("Ok", null, theirPhoto.Id), cancellationToken: ct));
+        await RefusedAsync(HttpStatusCode.BadRequest, () => owner.UpdateDefaultProfileAsync(new ProfileRequest("Ok", "bad\u0007status", null), ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => owner.UpdateProfileAsync("fnosuchprofile00", new ProfileRequest("Ok", null, null), ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => owner.AssignProfileAsync("fnosuchprofile00", friendUser.Id, ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => owner.AssignProfileAsync(p1.Id, ownerUser.Id, ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => owner.UnassignProfileAsync(p1.Id, friendUser.Id, ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => owner.DeleteProfileAsync("fnosuchprofile00", ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => friend.GetUserAsync("u-no-such-user", ct));
+
+        // Nobody can touch another person's profiles: ids are looked up among the caller's own.
+        await RefusedAsync(HttpStatusCode.NotFound, () => other.UpdateProfileAsync(p1.Id, new ProfileRequest("Hijacked", null, null), ct));
+        await RefusedAsync(HttpStatusCode.NotFound, () => other.DeleteProfileAsync(p1.Id, ct));
+
+        await owner.CreateProfileAsync(new ProfileRequest("Two", null, null), cancellationToken: ct);
+        await owner.CreateProfileAsync(new ProfileRequest("Three", null, null), requestId: "third", cancellationToken: ct);
+        await owner.CreateProfileAsync(new ProfileRequest("Three", null, null), requestId: "third", cancellationToken: ct);
+        await RefusedAsync(HttpStatusCode.Conflict, () => owner.CreateProfileAsync(new ProfileRequest("Four", null, null), cancellationToken: ct));
+
+        var after = await owner.GetProfilesAsync(ct);
+        Assert.Equal((before.Default.DisplayName, before.Default.StatusMessage, before.Default.PhotoId), (after.Default.DisplayName, after.Default.StatusMessage, after.Default.PhotoId));
+        Assert.Equal(before.Default.FriendIds, after.Default.FriendIds);
+        Assert.Equal(["One", "Two", "Three"], after.Extras.Select(p => p.DisplayName));
+        Assert.Equal("Owner", (await friend.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+    }
+
+    /// <summary>"Owner" at site 0, who has added "Friend", whose client starts at <paramref name="friendSite"/>.</summary>
+    private async Task<(HaetaeClient Owner, UserView OwnerUser, HaetaeClient Friend, UserView FriendUser)> OwnerWithFriendAsync(int friendSite, CancellationToken ct)
+    {
+        var (owner, ownerUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Owner", ct);
+        var (friend, friendUser) = await ChatTestUsers.NewAsync(Cluster, friendSite, "Friend", ct);
+        await owner.AddFriendAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
+        return (owner, ownerUser, friend, friendUser);
+    }
+}
