@@ -45,7 +45,21 @@ public sealed record StreamState(
     [property: JsonPropertyName("last_seq")] ulong LastSequence);
 
 /// <summary>A server's /healthz answer: 200 only when JetStream and every asset it holds are current.</summary>
-public sealed record ServerHealth(bool Ok, string? Error);
+public sealed record ServerHealth(bool Ok, string? Error)
+{
+    /// <summary>
+    /// The health a server reported. A consumer that is "not current" does not count: every consumer here
+    /// is a node's watch (ephemeral, one replica, nothing to rebuild), and on 2.9.10 one can stay so for
+    /// minutes after a partition heals. /healthz names only the first problem it finds; the replicas of the
+    /// catalog's assets are also checked from stream info.
+    /// </summary>
+    public static ServerHealth From(bool answeredOk, string? error)
+    {
+        var ok = answeredOk
+            || (error is not null && error.StartsWith("JetStream consumer '", StringComparison.Ordinal) && error.EndsWith("' is not current", StringComparison.Ordinal));
+        return new ServerHealth(ok, ok ? null : error);
+    }
+}
 
 /// <summary>Reads the nats-servers' monitoring endpoints and the nodes' health endpoints.</summary>
 public sealed class MonitoringClient : IDisposable
@@ -86,7 +100,7 @@ public sealed class MonitoringClient : IDisposable
                 error = body;
             }
 
-            return new ServerHealth(response.IsSuccessStatusCode, response.IsSuccessStatusCode ? null : error ?? response.StatusCode.ToString());
+            return ServerHealth.From(response.IsSuccessStatusCode, error ?? response.StatusCode.ToString());
         }
         catch (Exception e) when (IsUnreachable(e, cancellationToken))
         {

@@ -127,4 +127,12 @@ public sealed class ClusterStatusTests
         Assert.False(status.FullyReplicated);
         Assert.Equal(Assets.All.Select(a => a.StreamName).Order(StringComparer.Ordinal), status.MissingAssets);
     }
+
+    [Theory]
+    [InlineData(true, null, true)]
+    [InlineData(false, "JetStream stream 'APP > CHAT_03' is not current", false)]
+    [InlineData(false, "JetStream consumer 'APP > KV_signing-keys > neVter9ZIRUT5rq0ErGdKZ' is not current", true)]
+    [InlineData(false, "JetStream not enabled for account", false)]
+    public void A_lagging_watch_consumer_does_not_count_against_a_servers_health(bool answeredOk, string? error, bool healthy) =>
+        Assert.Equal(healthy, ServerHealth.From(answeredOk, error).Ok);
 }
