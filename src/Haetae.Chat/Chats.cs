@@ -217,13 +217,17 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
 
     public async Task<IReadOnlyList<ChatView>> ListAsync(string caller, CancellationToken cancellationToken)
     {
+        var views = await Task.WhenAll((await MembershipsAsync(caller, cancellationToken)).Select(chat => ViewAsync(caller, chat, cancellationToken)));
+        return [.. views.OrderByDescending(v => v.LastMessage?.SentAt ?? DateTimeOffset.MinValue)];
+    }
+
+    /// <summary>The chats <paramref name="caller"/> is a member of, without building their views.</summary>
+    public async Task<IReadOnlyList<ChatRecord>> MembershipsAsync(string caller, CancellationToken cancellationToken)
+    {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var index = (await chats.TryGetAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
         var records = await Task.WhenAll(index.Select(id => chats.TryGetAsync<ChatRecord>($"chat.{id}", cancellationToken)));
-        var views = await Task.WhenAll(records
-            .Where(r => r is not null && r.Value.Members.Contains(caller))
-            .Select(r => ViewAsync(caller, r!.Value, cancellationToken)));
-        return [.. views.OrderByDescending(v => v.LastMessage?.SentAt ?? DateTimeOffset.MinValue)];
+        return [.. records.Where(r => r is not null && r.Value.Members.Contains(caller)).Select(r => r!.Value)];
     }
 
     public async Task<ChatView> GetAsync(string caller, string chatId, CancellationToken cancellationToken) =>

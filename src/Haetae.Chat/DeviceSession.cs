@@ -52,11 +52,13 @@ internal sealed class DeviceSession(
             var resume = await ReadResumeAsync(closing.Token);
             var receiving = DrainIncomingAsync(closing);
             // Follow every chat first, then catch up: a message that lands meanwhile is queued, not missed.
-            var mine = await chats.ListAsync(userId, closing.Token);
+            // Only ids and sequences are needed here, not the chats' views (members, profiles, cursors).
+            var mine = await chats.MembershipsAsync(userId, closing.Token);
             foreach (var chat in mine)
             {
+                var last = await messages.LastSequenceAsync(chat.Id, closing.Token);
                 feed.Follow(chat.Id, this);
-                _lastSent[chat.Id] = resume is not null && resume.TryGetValue(chat.Id, out var seen) ? Math.Clamp(seen, 0, chat.LastSequence) : chat.LastSequence;
+                _lastSent[chat.Id] = resume is not null && resume.TryGetValue(chat.Id, out var seen) ? Math.Clamp(seen, 0, last) : last;
             }
 
             foreach (var chat in mine)

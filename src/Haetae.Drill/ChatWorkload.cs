@@ -14,9 +14,10 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
     private readonly List<Person> _people = [];
     private readonly Dictionary<string, List<Person>> _chats = [];
     private readonly ConcurrentBag<Ack> _acks = [];
-    private long _refusals;
+    private const string Name = "chat";
+    private readonly ServiceCalls _calls = new(Name);
 
-    public string Service => "chat";
+    public string Service => Name;
 
     public async Task SetUpAsync(DrillContext context, CancellationToken cancellationToken)
     {
@@ -58,36 +59,17 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
         var random = new Random(person.Index);
         var meanDelay = TimeSpan.FromSeconds(1 / context.Options.MessagesPerPersonPerSecond);
         var n = 0;
-        while (!stop.IsCancellationRequested)
+        while (await ServiceCalls.PauseAsync(random, meanDelay, stop))
         {
-            try
-            {
-                await Task.Delay(meanDelay * (0.5 + random.NextDouble()), stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
             var chatId = person.Chats[random.Next(person.Chats.Count)];
             var requestId = $"p{person.Index}-{n++}";
             var sentAt = context.Timeline.Now;
-            try
+            await _calls.CallAsync(context.Timeline, async () =>
             {
                 // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
                 var message = await person.Client.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
                 _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now, person.Client.CurrentSite));
-                context.Timeline.Success(Service);
-            }
-            catch (HaetaeApiException)
-            {
-                Interlocked.Increment(ref _refusals);
-                context.Timeline.Error(Service);
-            }
-            catch (HaetaeUnavailableException)
-            {
-                context.Timeline.Error(Service);
-            }
+            });
 
             if (random.NextDouble() < 0.05)
             {
@@ -171,7 +153,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             new PromiseCheck(Service, "an acknowledgement names the message stored at its sequence", acks.Count, wrongAck, $"{wrongAck} acknowledgements disagree with the history"),
             new PromiseCheck(Service, "every phone saw each chat in the same order, without gaps or duplicates", deliveries, disorder, $"{disorder} of {deliveries} deliveries out of order, doubled or skipped{(examples.Count > 0 ? " (" + string.Join("; ", examples) + ")" : "")}"),
             new PromiseCheck(Service, "every phone received every message of its chats", histories.Values.Sum(h => (long)h.Count), undelivered, $"{undelivered} messages never reached a member's phone"),
-            new PromiseCheck(Service, "no valid request refused", acks.Count + _refusals, _refusals, $"{_refusals} sends refused with a 4xx"),
+            new PromiseCheck(Service, "no valid request refused", acks.Count + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} sends refused with a 4xx"),
         };
         if (context.Cuts.Count > 0)
         {

@@ -18,9 +18,10 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
     private readonly List<Owner> _owners = [];
     private readonly List<HaetaeClient> _clients = [];
     private readonly ConcurrentBag<View> _views = [];
-    private long _refusals;
+    private const string Name = "profile";
+    private readonly ServiceCalls _calls = new(Name);
 
-    public string Service => "profile";
+    public string Service => Name;
 
     public async Task SetUpAsync(DrillContext context, CancellationToken cancellationToken)
     {
@@ -64,7 +65,7 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
     private async Task ChangeAsync(Owner owner, DrillContext context, CancellationToken stop)
     {
         var random = new Random(owner.Index);
-        while (await PauseAsync(random, TimeSpan.FromSeconds(1), stop))
+        while (await ServiceCalls.PauseAsync(random, TimeSpan.FromSeconds(1), stop))
         {
             var sentAt = context.Timeline.Now;
             Func<Task> change;
@@ -86,32 +87,17 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
 
             // A change is idempotent: one that could not be confirmed is sent again until it is, so the
             // record knows it took effect somewhere between the first try and the confirmation.
-            bool? applied = null;
-            while (applied is null && !stop.IsCancellationRequested)
+            var outcome = Outcome.Unavailable;
+            while (outcome == Outcome.Unavailable && !stop.IsCancellationRequested)
             {
-                try
-                {
-                    await change();
-                    context.Timeline.Success(Service);
-                    applied = true;
-                }
-                catch (HaetaeApiException)
-                {
-                    Interlocked.Increment(ref _refusals);
-                    context.Timeline.Error(Service);
-                    applied = false;
-                }
-                catch (HaetaeUnavailableException)
-                {
-                    context.Timeline.Error(Service);
-                }
+                outcome = await _calls.CallAsync(context.Timeline, change);
             }
 
-            if (applied != false)
+            if (outcome != Outcome.Refused)
             {
                 // Unconfirmed when the load stopped: it may or may not hold, so it never supersedes the one before.
                 apply();
-                owner.Record(sentAt, applied == true ? context.Timeline.Now : TimeSpan.MaxValue);
+                owner.Record(sentAt, outcome == Outcome.Done ? context.Timeline.Now : TimeSpan.MaxValue);
             }
         }
     }
@@ -120,37 +106,14 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
     private async Task LookAsync(Owner owner, string viewerId, HaetaeClient client, DrillContext context, CancellationToken stop)
     {
         var random = new Random(viewerId.GetHashCode(StringComparison.Ordinal));
-        while (await PauseAsync(random, TimeSpan.FromSeconds(0.5), stop))
+        while (await ServiceCalls.PauseAsync(random, TimeSpan.FromSeconds(0.5), stop))
         {
             var askedAt = context.Timeline.Now;
-            try
+            await _calls.CallAsync(context.Timeline, async () =>
             {
                 var seen = await client.GetUserAsync(owner.UserId);
                 _views.Add(new View(owner, viewerId, askedAt, context.Timeline.Now, seen.DisplayName));
-                context.Timeline.Success(Service);
-            }
-            catch (HaetaeApiException)
-            {
-                Interlocked.Increment(ref _refusals);
-                context.Timeline.Error(Service);
-            }
-            catch (HaetaeUnavailableException)
-            {
-                context.Timeline.Error(Service);
-            }
-        }
-    }
-
-    private static async Task<bool> PauseAsync(Random random, TimeSpan mean, CancellationToken stop)
-    {
-        try
-        {
-            await Task.Delay(mean * (0.5 + random.NextDouble()), stop);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            });
         }
     }
 
@@ -184,7 +147,7 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
         [
             new(Service, "every friend saw a profile assigned to them at the time, or the default (never another)", views.Count, wrong,
                 $"{wrong} wrong views, {fellBack} shown the default instead of an assigned profile{(examples.Count > 0 ? " (" + string.Join("; ", examples) + ")" : "")}"),
-            new(Service, "no valid profile request refused", views.Count + _owners.Sum(o => o.Changes) + _refusals, _refusals, $"{_refusals} requests refused with a 4xx"),
+            new(Service, "no valid profile request refused", views.Count + _owners.Sum(o => o.Changes) + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} requests refused with a 4xx"),
         ];
         return Task.FromResult(checks);
     }

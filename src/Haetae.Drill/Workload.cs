@@ -32,6 +32,61 @@ internal static class DrillPeople
     }
 }
 
+/// <summary>What came of one call to the platform.</summary>
+internal enum Outcome
+{
+    Done,
+
+    /// <summary>Refused with a 4xx.</summary>
+    Refused,
+
+    /// <summary>Every site tried until the client's patience ran out.</summary>
+    Unavailable,
+}
+
+/// <summary>One service's calls during the load: each outcome goes on the timeline, and refusals are counted.</summary>
+internal sealed class ServiceCalls(string service)
+{
+    private long _refusals;
+
+    public long Refusals => Interlocked.Read(ref _refusals);
+
+    public async Task<Outcome> CallAsync(DrillTimeline timeline, Func<Task> call)
+    {
+        try
+        {
+            await call();
+            timeline.Success(service);
+            return Outcome.Done;
+        }
+        catch (Haetae.Client.HaetaeApiException)
+        {
+            Interlocked.Increment(ref _refusals);
+            timeline.Error(service);
+            return Outcome.Refused;
+        }
+        catch (Haetae.Client.HaetaeUnavailableException)
+        {
+            timeline.Error(service);
+            return Outcome.Unavailable;
+        }
+    }
+
+    /// <summary>Waits about <paramref name="mean"/> (half to one and a half times); false once the load stops.</summary>
+    public static async Task<bool> PauseAsync(Random random, TimeSpan mean, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(mean * (0.5 + random.NextDouble()), stop);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
+
 /// <summary>One promise checked from the clients' own records: kept when <see cref="Violations"/> is 0.</summary>
 public sealed record PromiseCheck(string Service, string Promise, long Checked, long Violations, string Detail)
 {
