@@ -30,7 +30,7 @@ public sealed class LocalPlatformOptions
 /// loopback address and data folder. `haetae up`, the test harness and the drill all run this class,
 /// so a fire in a test is the same fire as on the command line.
 /// </summary>
-public sealed class LocalPlatform : IAsyncDisposable
+public sealed partial class LocalPlatform : IAsyncDisposable
 {
     private readonly LocalPlatformOptions _options;
     private readonly Dictionary<string, SiteRuntime> _sites;
@@ -224,6 +224,7 @@ public sealed class LocalPlatform : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         ClusterStatus? last = null;
+        var stalled = new Dictionary<(string Site, string Stream), Stopwatch>();
         try
         {
             while (true)
@@ -243,6 +244,8 @@ public sealed class LocalPlatform : IAsyncDisposable
                     throw new PlatformException($"{phase} failed: {string.Join(", ", dead)} exited (see {Spec.LogDirectory})");
                 }
 
+                await NudgeStalledReplicasAsync(last, stalled, deadline.Token);
+
                 // Polling the servers' monitoring endpoints is the only signal they offer.
                 await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
             }
@@ -252,6 +255,57 @@ public sealed class LocalPlatform : IAsyncDisposable
             throw new PlatformException($"{phase} did not finish within {timeout.TotalSeconds:0} s: {Explain(last)}");
         }
     }
+
+    /// <summary>How long a replica may report "not current" before its stream's leader is asked to step down.</summary>
+    public static readonly TimeSpan StalledReplica = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// nats-server 2.9.10 sometimes leaves a rebuilt replica "not current" for good (seen for more than 300 s,
+    /// on busy and on quiet streams alike), while the same rebuild usually takes seconds. A new leader
+    /// starts the replica's catch-up again, so a replica stalled for <see cref="StalledReplica"/> gets
+    /// its stream's leader stepped down, once per stall.
+    /// </summary>
+    private async Task NudgeStalledReplicasAsync(ClusterStatus status, Dictionary<(string Site, string Stream), Stopwatch> stalled, CancellationToken cancellationToken)
+    {
+        var now = status.Sites
+            .Where(s => s.ServerHealth?.Error is { } error && NotCurrentStream().IsMatch(error))
+            .Select(s => (Site: s.Name, Stream: NotCurrentStream().Match(s.ServerHealth!.Error!).Groups["stream"].Value))
+            .ToHashSet();
+        foreach (var gone in stalled.Keys.Where(k => !now.Contains(k)).ToList())
+        {
+            stalled.Remove(gone);
+        }
+
+        foreach (var key in now)
+        {
+            if (!stalled.TryGetValue(key, out var since))
+            {
+                stalled[key] = Stopwatch.StartNew();
+            }
+            else if (since.Elapsed >= StalledReplica)
+            {
+                _options.Log($"{key.Site}: replica of {key.Stream} not current for {since.Elapsed.TotalSeconds:0} s; asking the stream's leader to step down");
+                since.Restart();
+                try
+                {
+                    var running = Spec.Sites.First(site => _sites[site.Name].State == SiteState.Running && site.Name != key.Site);
+                    await using var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+                    {
+                        Url = Spec.ClientUrls(running.Name)[0],
+                        AuthOpts = NATS.Client.Core.NatsAuthOpts.Default with { Username = PlatformSecrets.AppUser, Password = Spec.Secrets.AppPassword },
+                    });
+                    await connection.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.LEADER.STEPDOWN.{key.Stream}", [], cancellationToken: cancellationToken);
+                }
+                catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+                {
+                    _options.Log($"{key.Site}: stepping down the leader of {key.Stream} failed: {e.Message}");
+                }
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^JetStream stream '[^ ]+ > (?<stream>[A-Za-z0-9_-]+)' is not current$")]
+    private static partial System.Text.RegularExpressions.Regex NotCurrentStream();
 
     private static string Explain(ClusterStatus? status)
     {
