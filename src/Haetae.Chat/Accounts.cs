@@ -170,22 +170,8 @@ internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches c
             throw ApiProblem.BadRequest("login and password are required");
         }
 
-        var refused = new ApiProblem(Microsoft.AspNetCore.Http.StatusCodes.Status401Unauthorized, "Sign-in refused", "unknown login or wrong password");
-        string loginKey;
-        try
-        {
-            loginKey = AccountRules.LoginKeyOf(request.Login);
-        }
-        catch (ApiProblem)
-        {
-            throw refused;
-        }
-
-        var user = await FindByLoginKeyAsync(loginKey, cancellationToken);
-        if (user is null || Hasher.VerifyHashedPassword(user, user.PasswordHash, request.Password) == PasswordVerificationResult.Failed)
-        {
-            throw refused;
-        }
+        var user = await CheckPasswordAsync(request.Login, request.Password, cancellationToken)
+            ?? throw new ApiProblem(Microsoft.AspNetCore.Http.StatusCodes.Status401Unauthorized, "Sign-in refused", "unknown login or wrong password");
 
         var (kid, key) = await keys.CurrentAsync(cancellationToken);
         var now = time.GetUtcNow();
@@ -202,6 +188,23 @@ internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches c
             SigningCredentials = new SigningCredentials(key, SigningKeyRing.Algorithm) { Key = { KeyId = kid } },
         });
         return new TokenResponse(token, expires, user.Id);
+    }
+
+    /// <summary>The user whose login (phone or e-mail) and password these are; null for an unknown login or a wrong password alike.</summary>
+    public async Task<UserRecord?> CheckPasswordAsync(string login, string password, CancellationToken cancellationToken)
+    {
+        string loginKey;
+        try
+        {
+            loginKey = AccountRules.LoginKeyOf(login);
+        }
+        catch (ApiProblem)
+        {
+            return null;
+        }
+
+        var user = await FindByLoginKeyAsync(loginKey, cancellationToken);
+        return user is not null && Hasher.VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed ? user : null;
     }
 
     public async Task SignOutAsync(string session, CancellationToken cancellationToken)

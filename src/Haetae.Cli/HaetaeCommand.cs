@@ -156,9 +156,18 @@ internal static class HaetaeCommand
             try
             {
                 var existing = JsonSerializer.Deserialize<PlatformSecrets>(await File.ReadAllTextAsync(path, cancellationToken));
-                if (existing is { AppPassword.Length: > 0, SystemPassword.Length: > 0, RoutePassword.Length: > 0 })
+                if (existing is { IsComplete: true })
                 {
                     return existing;
+                }
+
+                if (existing is { AppPassword.Length: > 0, SystemPassword.Length: > 0, RoutePassword.Length: > 0 })
+                {
+                    // Written by an older version: keep the store's passwords, add the newer secrets.
+                    var fresh = PlatformSecrets.Generate();
+                    var completed = existing with { AdminKey = existing.AdminKey ?? fresh.AdminKey, ExchangeSecret = existing.ExchangeSecret ?? fresh.ExchangeSecret };
+                    await File.WriteAllTextAsync(path, JsonSerializer.Serialize(completed), cancellationToken);
+                    return completed;
                 }
             }
             catch (JsonException)

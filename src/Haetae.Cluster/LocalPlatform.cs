@@ -377,6 +377,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__User"] = PlatformSecrets.AppUser,
             ["Haetae__Nats__Password"] = Spec.Secrets.AppPassword,
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
+            ["Haetae__Login__AdminKey"] = Spec.Secrets.AdminKey,
         };
         var urls = Spec.ClientUrls(site.Name);
         for (var i = 0; i < urls.Count; i++)

@@ -19,14 +19,20 @@ public sealed record SiteSpec(string Name, string Address, int ClientPort, int C
 /// <summary>A proxied link from one site's server to another's route port (used to cut a site off without killing it).</summary>
 public sealed record LinkSpec(string From, string To, string Address, int Port);
 
-/// <summary>Generated secrets of one platform: the application, system and route users' passwords.</summary>
-public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword)
+/// <summary>
+/// Generated secrets of one platform: the application, system and route users' passwords, the
+/// operator's admin key for the login provider's admin API, and the sample exchange's client secret.
+/// </summary>
+public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword, string AdminKey, string ExchangeSecret)
 {
     public const string AppUser = "haetae";
     public const string SystemUser = "sys";
     public const string RouteUser = "route";
 
-    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret());
+    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret());
+
+    /// <summary>Whether every secret is there (a secrets file from an older version lacks the newer ones).</summary>
+    public bool IsComplete => new[] { AppPassword, SystemPassword, RoutePassword, AdminKey, ExchangeSecret }.All(s => s is { Length: > 0 });
 
     private static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 }

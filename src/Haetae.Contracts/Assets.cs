@@ -36,7 +36,10 @@ public static class Assets
     /// <summary>Users (user.ID) and the logins that find them (login.KIND.HASH).</summary>
     public const string AccountsBucket = "accounts";
 
-    /// <summary>Token signing keys (key.KID) and which one signs now (current).</summary>
+    /// <summary>
+    /// Token signing keys (key.KID) and which one signs now (current); the login provider's rotating
+    /// signing and encryption keys (login-keys); the key ring that protects its cookies (dataprotection.NAME).
+    /// </summary>
     public const string SigningKeysBucket = "signing-keys";
 
     /// <summary>Signed-in sessions (SESSION ID); a token is valid only while its session exists.</summary>
@@ -49,6 +52,18 @@ public static class Assets
     public const string ChatsBucket = "chats";
 
     public const string MediaStore = "media";
+
+    /// <summary>The login provider's registered client applications (app.ID, client.CLIENT ID) and scopes (scope.ID, scopename.NAME).</summary>
+    public const string LoginClientsBucket = "login-clients";
+
+    /// <summary>Consents and sign-in grants (authz.SUBJECT.ID), kept until revoked or pruned.</summary>
+    public const string LoginGrantsBucket = "login-grants";
+
+    /// <summary>Issued codes and tokens (token.AUTHORIZATION.ID), forgotten by the bucket after <see cref="LoginTokenRetention"/>.</summary>
+    public const string LoginTokensBucket = "login-tokens";
+
+    /// <summary>Longer than any login token lives (refresh tokens: 14 days), so that an entry outlives its token.</summary>
+    public static readonly TimeSpan LoginTokenRetention = TimeSpan.FromDays(15);
 
     /// <summary>How long a signed-in session lasts; the sessions bucket forgets older ones by itself.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(12);
@@ -86,6 +101,9 @@ public static class Assets
         new KvAsset(SessionsBucket, History: 1, MaxAge: SessionLifetime),
         new KvAsset(SocialBucket, History: 1),
         new KvAsset(ChatsBucket, History: 1),
+        new KvAsset(LoginClientsBucket, History: 1),
+        new KvAsset(LoginGrantsBucket, History: 1),
+        new KvAsset(LoginTokensBucket, History: 1, MaxAge: LoginTokenRetention),
     ];
 
     public static IReadOnlyList<ObjectStoreAsset> ObjectStores { get; } = [new ObjectStoreAsset(MediaStore)];

@@ -1,4 +1,5 @@
 using Haetae.Chat;
+using Haetae.Login;
 using Haetae.Node;
 using Haetae.Store;
 using NATS.Client.Core;
@@ -24,6 +25,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<Provisioning>());
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddChat();
+builder.Services.AddLogin(builder.Configuration);
 builder.Services.AddHealthChecks()
     .AddCheck<StoreReadyCheck>("store", tags: ["ready"])
     .AddCheck<SiteQuorum>("site-quorum", tags: ["ready"]);
@@ -34,6 +36,8 @@ app.UseExceptionHandler();
 // A site cut off from the others serves nothing, so that its clients move at once (see SiteQuorum).
 app.Use(app.Services.GetRequiredService<SiteQuorum>().FenceAsync);
 app.UseStatusCodePages();
+// Login requests (and OpenIddict's request filter, which sees every request) need the login keys.
+app.Use(LoginProvider.WaitForKeysAsync);
 // A device that stops answering pings for 20 s is gone: its session ends and it resumes when it returns.
 app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(10), KeepAliveTimeout = TimeSpan.FromSeconds(20) });
 app.UseAuthentication();
@@ -45,5 +49,6 @@ app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains(
 app.MapGet("/", () => TypedResults.Ok(new { service = "haetae", site = node.Site }));
 app.MapOpenApi();
 app.MapChatApi();
+app.MapLogin();
 
 await app.RunAsync();

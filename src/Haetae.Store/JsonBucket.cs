@@ -79,6 +79,18 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
         }
     }
 
+    /// <summary>Creates <paramref name="key"/> and returns its revision; throws NatsKVCreateException if it exists.</summary>
+    public Task<ulong> CreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
+        store.CreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken: cancellationToken).AsTask();
+
+    /// <summary>Replaces <paramref name="key"/> only if it is still at <paramref name="revision"/>; throws NatsKVWrongLastRevisionException otherwise.</summary>
+    public Task<ulong> ReplaceAsync<T>(string key, T value, ulong revision, CancellationToken cancellationToken) =>
+        store.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), revision, cancellationToken: cancellationToken).AsTask();
+
+    /// <summary>Every live key matching <paramref name="filter"/> (a subject filter such as "token.abc.*").</summary>
+    public IAsyncEnumerable<string> KeysAsync(string filter, CancellationToken cancellationToken) =>
+        store.GetKeysAsync([filter], cancellationToken: cancellationToken);
+
     public Task<ulong> PutAsync<T>(string key, T value, CancellationToken cancellationToken) =>
         store.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken: cancellationToken).AsTask();
 

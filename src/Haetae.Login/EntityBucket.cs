@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using Haetae.Store;
+using NATS.Client.KeyValueStore;
+using OpenIddict.Abstractions;
+
+namespace Haetae.Login;
+
+/// <summary>What every stored login entity has: an id and the bucket revision it was read at (its concurrency token).</summary>
+internal abstract class LoginEntity
+{
+    public string? Id { get; set; }
+
+    /// <summary>The KV revision this copy was read at; a change is stored only if the entry is still at it.</summary>
+    [JsonIgnore]
+    public ulong Revision { get; set; }
+}
+
+/// <summary>
+/// One kind of login entity (clients, scopes, authorizations, tokens) in a replicated bucket, under
+/// KIND.ID keys. Reads go to the bucket's leader, so that a code redeemed or a token revoked at one
+/// site is seen at once at every other; writes are compare-and-set on the revision read, which turns
+/// two sites redeeming the same code at the same moment into one success and one
+/// <see cref="OpenIddictExceptions.ConcurrencyException"/>. A store call that meets an election retries
+/// until the new leader answers, within <see cref="ElectionBudget"/>.
+/// </summary>
+internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, string kind)
+    where T : LoginEntity
+{
+    /// <summary>Longer than the engine's elections (4 to 9 s with nats-server 2.9.10).</summary>
+    public static readonly TimeSpan ElectionBudget = TimeSpan.FromSeconds(15);
+
+    public string Key(string id) => $"{kind}.{id}";
+
+    public async ValueTask<T?> FindAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!IsKeyPart(id))
+        {
+            return null;
+        }
+
+        var found = await ThroughElectionsAsync(
+            async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync<T>(Key(id), cancellationToken), cancellationToken);
+        if (found is null)
+        {
+            return null;
+        }
+
+        found.Value.Revision = found.Revision;
+        return found.Value;
+    }
+
+    /// <summary>Every entity whose id matches <paramref name="idFilter"/> (a subject filter such as "SUBJECT.*"; "&gt;" for all).</summary>
+    public async IAsyncEnumerable<T> ListAsync(string idFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var keys = await ThroughElectionsAsync(async () =>
+        {
+            var list = new List<string>();
+            try
+            {
+                await foreach (var key in (await buckets.GetAsync(bucket)).KeysAsync($"{kind}.{idFilter}", cancellationToken))
+                {
+                    list.Add(key);
+                }
+            }
+            catch (NatsKVException e) when (e.Message.Contains("no keys", StringComparison.OrdinalIgnoreCase))
+            {
+                // An empty bucket answers "no keys found": that is an empty list.
+            }
+
+            return list;
+        }, cancellationToken);
+
+        foreach (var key in keys)
+        {
+            if (await FindAsync(key[(kind.Length + 1)..], cancellationToken) is { } entity)
+            {
+                yield return entity;
+            }
+        }
+    }
+
+    public async ValueTask CreateAsync(T entity, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(entity.Id);
+        try
+        {
+            entity.Revision = await ThroughElectionsAsync(
+                async () => await (await buckets.GetAsync(bucket)).CreateAsync(Key(entity.Id), entity, cancellationToken), cancellationToken);
+        }
+        catch (NatsKVCreateException e)
+        {
+            throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} exists already.", e);
+        }
+    }
+
+    public async ValueTask UpdateAsync(T entity, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(entity.Id);
+        try
+        {
+            entity.Revision = await ThroughElectionsAsync(
+                async () => await (await buckets.GetAsync(bucket)).ReplaceAsync(Key(entity.Id), entity, entity.Revision, cancellationToken), cancellationToken);
+        }
+        catch (NatsKVWrongLastRevisionException e)
+        {
+            throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} was changed by someone else.", e);
+        }
+    }
+
+    public async ValueTask DeleteAsync(T entity, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(entity.Id);
+        await ThroughElectionsAsync(async () =>
+        {
+            await (await buckets.GetAsync(bucket)).DeleteAsync(Key(entity.Id), cancellationToken);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a store call, retrying while the bucket has no leader (no responders, timeouts, "no leader"
+    /// API errors). Compare-and-set failures are answers, not outages, and pass straight through.
+    /// </summary>
+    public static async Task<TResult> ThroughElectionsAsync<TResult>(Func<Task<TResult>> call, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + ElectionBudget;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (IsOutage(e) && DateTimeOffset.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * (attempt + 1), 500)), cancellationToken);
+            }
+        }
+    }
+
+    private static bool IsOutage(Exception e) => e switch
+    {
+        NatsKVCreateException or NatsKVWrongLastRevisionException => false,
+        NATS.Client.JetStream.NatsJSApiException api => api.Error.Code is 503 or 500,
+        NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException or TimeoutException => true,
+        NATS.Client.JetStream.NatsJSException or NATS.Client.Core.NatsException => true,
+        _ => false,
+    };
+
+    /// <summary>Ids and index keys are KV key tokens: letters, digits, '-' and '_'.</summary>
+    public static bool IsKeyPart(string? value) => value is { Length: > 0 and <= 200 } && Id().IsMatch(value);
+
+    /// <summary>A value as a KV key token: itself when it is one, else a hash of it.</summary>
+    public static string KeyPartOf(string value) =>
+        value.Length <= 64 && Token().IsMatch(value) ? value : "h" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..40].ToLowerInvariant();
+
+    public static string NewId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
+
+    /// <summary>An id: one key token, or two joined by a dot (a token's authorization, an authorization's subject).</summary>
+    [GeneratedRegex("^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?$")]
+    private static partial Regex Id();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex Token();
+}
