@@ -143,7 +143,8 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     private static bool IsOutage(Exception e) => e switch
     {
         NatsKVCreateException or NatsKVWrongLastRevisionException => false,
-        NATS.Client.JetStream.NatsJSApiException api => api.Error.Code is 503 or 500,
+        // 404 here is "stream not found": the bucket is still being provisioned at start-up.
+        NATS.Client.JetStream.NatsJSApiException api => api.Error.Code is 503 or 500 or 404,
         NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException or TimeoutException => true,
         NATS.Client.JetStream.NatsJSException or NATS.Client.Core.NatsException => true,
         _ => false,

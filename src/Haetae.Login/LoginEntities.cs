@@ -65,6 +65,9 @@ internal sealed class LoginToken : LoginEntity
     public ImmutableDictionary<string, JsonElement> Properties { get; set; } = ImmutableDictionary<string, JsonElement>.Empty;
     public DateTimeOffset? RedemptionDate { get; set; }
     public string? ReferenceId { get; set; }
+
+    /// <summary>The reference id whose index (reference.HASH) already points here.</summary>
+    public string? IndexedReferenceId { get; set; }
     public string? Status { get; set; }
     public string? Subject { get; set; }
     public string? Type { get; set; }

@@ -279,7 +279,8 @@ internal sealed class BucketXmlRepository(Buckets buckets) : IXmlRepository
 {
     private const string Prefix = "dataprotection.";
 
-    public IReadOnlyCollection<XElement> GetAllElements() => GetAllElementsAsync().GetAwaiter().GetResult();
+    public IReadOnlyCollection<XElement> GetAllElements() =>
+        EntityBucket<LoginToken>.ThroughElectionsAsync(GetAllElementsAsync, CancellationToken.None).GetAwaiter().GetResult();
 
     public void StoreElement(XElement element, string friendlyName) =>
         EntityBucket<LoginToken>.ThroughElectionsAsync(async () =>

@@ -114,7 +114,6 @@ public static partial class LoginProvider
                     .EnableTokenEndpointPassthrough()
                     .EnableUserInfoEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
-                    .EnableStatusCodePagesIntegration()
                     // Sites listen on loopback over plain HTTP here; a real deployment terminates TLS in front.
                     .DisableTransportSecurityRequirement();
             });

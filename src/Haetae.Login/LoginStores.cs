@@ -6,8 +6,8 @@ using System.Text;
 using System.Text.Json;
 using Haetae.Contracts;
 using Haetae.Store;
-using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 
 namespace Haetae.Login;
@@ -471,12 +471,21 @@ internal sealed class TokenStore(Buckets buckets) : KvStore<LoginToken>(buckets,
     public async ValueTask CreateAsync(LoginToken token, CancellationToken cancellationToken)
     {
         token.Id ??= $"{AuthorizationPart(token.AuthorizationId)}.{EntityBucket<LoginToken>.NewId()}";
-        if (token.ReferenceId is not null)
-        {
-            await ClaimIndexAsync(ReferenceIndex(token.ReferenceId), token.Id, cancellationToken);
-        }
-
+        await IndexReferenceAsync(token, cancellationToken);
         await Entities.CreateAsync(token, cancellationToken);
+    }
+
+    /// <summary>
+    /// Codes and reference tokens are handed out as a reference id that OpenIddict attaches after the
+    /// entry is created: the index that finds the entry by it is claimed before the entry names it.
+    /// </summary>
+    private async ValueTask IndexReferenceAsync(LoginToken token, CancellationToken cancellationToken)
+    {
+        if (token.ReferenceId is not null && token.IndexedReferenceId != token.ReferenceId)
+        {
+            await ClaimIndexAsync(ReferenceIndex(token.ReferenceId), token.Id!, cancellationToken);
+            token.IndexedReferenceId = token.ReferenceId;
+        }
     }
 
     public async ValueTask<bool> HasAnyAsync(string authorizationId, CancellationToken cancellationToken)
@@ -578,6 +587,7 @@ internal sealed class TokenStore(Buckets buckets) : KvStore<LoginToken>(buckets,
     /// </summary>
     public override async ValueTask UpdateAsync(LoginToken token, CancellationToken cancellationToken)
     {
+        await IndexReferenceAsync(token, cancellationToken);
         try
         {
             await Entities.UpdateAsync(token, cancellationToken);
