@@ -134,6 +134,11 @@ internal static class HaetaeCommand
             await output.WriteLineAsync($"  {s.Name,-12} node {s.NodeUri}  nats {s.ClientUrl}  monitor {s.MonitorUri}");
         }
 
+        if (platform.Exchange is { } exchange)
+        {
+            await output.WriteLineAsync($"  {"exchange",-12} {exchange.Uri} (a third-party app that signs its users in with Haetae)");
+        }
+
         await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
         try
         {

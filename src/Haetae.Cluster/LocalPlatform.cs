@@ -9,6 +9,9 @@ public sealed class LocalPlatformOptions
     /// <summary>Start a Haetae node beside each site's nats-server. Default true; storage-only tests turn it off.</summary>
     public bool WithNodes { get; set; } = true;
 
+    /// <summary>Start the sample third-party app (the exchange) once the nodes are ready. Default true; needs nodes.</summary>
+    public bool WithExchange { get; set; } = true;
+
     /// <summary>The nats-server program. Default "nats-server" on PATH.</summary>
     public string NatsServer { get; set; } = "nats-server";
 
@@ -52,6 +55,9 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
     public MonitoringClient Monitoring => _monitoring;
 
+    /// <summary>The sample third-party app, when it runs (<see cref="LocalPlatformOptions.WithExchange"/>).</summary>
+    public ExchangeApp? Exchange { get; private set; }
+
     /// <summary>Starts every site and waits until the platform is ready (meta leader elected, every node ready).</summary>
     public static async Task<LocalPlatform> StartAsync(PlatformSpec spec, LocalPlatformOptions options, CancellationToken cancellationToken)
     {
@@ -71,6 +77,13 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
             await Task.WhenAll(spec.Sites.Select(site => platform.StartSiteAsync(site)));
             await platform.WaitUntilReadyAsync(cancellationToken);
+            if (options.WithNodes && options.WithExchange)
+            {
+                platform.Exchange = new ExchangeApp(spec, options.Log);
+                await platform.Exchange.RegisterAsync(cancellationToken);
+                await platform.Exchange.StartAsync(cancellationToken);
+            }
+
             return platform;
         }
         catch
@@ -408,6 +421,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         await _gate.WaitAsync();
         try
         {
+            if (Exchange is not null)
+            {
+                await Exchange.StopAsync(_options.StopGrace);
+            }
+
             await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));
             await Task.WhenAll(_sites.Values.Where(s => s.Server is not null).Select(s => ChildProcesses.StopAsync(s.Server!, _options.StopGrace)));
             foreach (var link in _links)

@@ -40,6 +40,12 @@ public sealed record PlatformSecrets(string AppPassword, string SystemPassword, 
 /// <summary>The whole local platform: its sites, the folder it lives in, and its secrets.</summary>
 public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<SiteSpec> Sites, string RootDirectory, PlatformSecrets Secrets)
 {
+    /// <summary>Where the sample third-party app (the exchange) listens: outside every site, as a third party would.</summary>
+    public Uri ExchangeUri { get; init; } = new("http://127.0.0.10:8090/");
+
+    /// <summary>The exchange's own folder (its copy of the provider's keys).</summary>
+    public string ExchangeDirectory => Path.Combine(RootDirectory, "exchange");
+
     /// <summary>When not empty, every route between two sites goes through one of these proxies.</summary>
     public IReadOnlyList<LinkSpec> Links { get; init; } = [];
 
@@ -95,7 +101,11 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
         var links = proxiedLinks
             ? sites.SelectMany(from => sites.Where(to => to != from).Select(to => new LinkSpec(from.Name, to.Name, to.Address, FreePort(to.Address)))).ToList()
             : [];
-        return new PlatformSpec("haetae", sites, rootDirectory, PlatformSecrets.Generate()) { Links = links };
+        return new PlatformSpec("haetae", sites, rootDirectory, PlatformSecrets.Generate())
+        {
+            Links = links,
+            ExchangeUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
+        };
     }
 
     public static void ValidateNames(IReadOnlyList<string> siteNames)

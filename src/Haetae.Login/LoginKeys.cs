@@ -98,7 +98,7 @@ internal static class KeyRotation
     }
 
     /// <summary>When the order changes next by itself (a pending key starts signing), if ever.</summary>
-    public static DateTimeOffset? NextChange(LoginKeySet set, DateTimeOffset now, KeyRotationPolicy policy)
+    public static DateTimeOffset? NextChange(LoginKeySet set, DateTimeOffset now)
     {
         var times = set.Keys.Where(k => k.UsedFrom > now).Select(k => k.UsedFrom).ToList();
         return times.Count == 0 ? null : times.Min();
@@ -149,7 +149,7 @@ internal sealed partial class LoginKeyRing(Buckets buckets, KeyRotationPolicy po
                 var set = await RotateAsync(stoppingToken);
                 var now = time.GetUtcNow();
                 Apply(set, now);
-                if (KeyRotation.NextChange(set, now, policy) is { } next && next - now < wait)
+                if (KeyRotation.NextChange(set, now) is { } next && next - now < wait)
                 {
                     wait = next - now + TimeSpan.FromMilliseconds(10);
                 }

@@ -30,7 +30,8 @@ public sealed class TestCluster : IAsyncDisposable
     public PlatformSpec Spec => Platform.Spec;
 
     /// <param name="proxiedLinks">Route every link between sites through a proxy, so that a site can be cut off.</param>
-    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false)
+    /// <param name="withExchange">Also register and start the sample third-party app (the exchange); needs nodes.</param>
+    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false, bool withExchange = false)
     {
         DeleteFoldersOfDeadRuns();
         var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -39,7 +40,7 @@ public sealed class TestCluster : IAsyncDisposable
         try
         {
             var spec = PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks);
-            var options = new LocalPlatformOptions { WithNodes = withNodes, Log = log ?? (_ => { }) };
+            var options = new LocalPlatformOptions { WithNodes = withNodes, WithExchange = withExchange, Log = log ?? (_ => { }) };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);
             try
@@ -133,7 +134,7 @@ public sealed class SharedClusterFixture : IAsyncLifetime
 
     public TestCluster Cluster => _cluster ?? throw new InvalidOperationException("The shared cluster has not started.");
 
-    public async ValueTask InitializeAsync() => _cluster = await TestCluster.StartAsync(withNodes: true);
+    public async ValueTask InitializeAsync() => _cluster = await TestCluster.StartAsync(withNodes: true, withExchange: true);
 
     public async ValueTask DisposeAsync()
     {
