@@ -8,6 +8,9 @@ namespace Haetae.Drill;
 /// <summary>What a sign-in ended with at the client's redirect URI: a code, or the provider's OAuth error.</summary>
 public sealed record AuthorizeOutcome(string? Code, string? Error, string? ErrorDescription, string? State);
 
+/// <summary>The page a browsing session ended on, after every redirect, sign-in and consent.</summary>
+public sealed record BrowsedPage(Uri At, int Status, string Text);
+
 /// <summary>A PKCE pair (S256): the client keeps the verifier and sends the challenge.</summary>
 public sealed record Pkce(string Verifier, string Challenge)
 {
@@ -25,7 +28,7 @@ public sealed record Pkce(string Verifier, string Challenge)
 /// </summary>
 public sealed partial class LoginBrowser : IDisposable
 {
-    private const int MaxHops = 8;
+    private const int MaxHops = 12;
     private readonly HttpClient _http;
 
     public LoginBrowser(TimeSpan? timeout = null)
@@ -55,9 +58,19 @@ public sealed partial class LoginBrowser : IDisposable
     /// <paramref name="redirectUri"/>, signing in and consenting on the way. Throws with the page's
     /// status and text when the provider answers with anything a person could not get past.
     /// </summary>
-    public async Task<AuthorizeOutcome> AuthorizeAsync(Uri authorizeUri, Uri redirectUri, string login, string password, CancellationToken cancellationToken)
+    public async Task<AuthorizeOutcome> AuthorizeAsync(Uri authorizeUri, Uri redirectUri, string login, string password, CancellationToken cancellationToken) =>
+        (AuthorizeOutcome)await BrowseAsync(authorizeUri, redirectUri, login, password, cancellationToken);
+
+    /// <summary>
+    /// Opens <paramref name="start"/> (an app's page that needs a signed-in person, say) and follows
+    /// everything, through the provider's pages and back to the app, to the page it ends on.
+    /// </summary>
+    public async Task<BrowsedPage> OpenAsync(Uri start, string login, string password, CancellationToken cancellationToken) =>
+        (BrowsedPage)await BrowseAsync(start, redirectUri: null, login, password, cancellationToken);
+
+    private async Task<object> BrowseAsync(Uri start, Uri? redirectUri, string login, string password, CancellationToken cancellationToken)
     {
-        var response = await _http.GetAsync(authorizeUri, cancellationToken);
+        var response = await _http.GetAsync(start, cancellationToken);
         for (var hop = 0; hop < MaxHops; hop++)
         {
             var current = response;
@@ -68,7 +81,7 @@ public sealed partial class LoginBrowser : IDisposable
                 if (current.StatusCode is HttpStatusCode.Found or HttpStatusCode.SeeOther or HttpStatusCode.Redirect)
                 {
                     var location = new Uri(at, current.Headers.Location!);
-                    if (location.GetLeftPart(UriPartial.Path) == redirectUri.GetLeftPart(UriPartial.Path))
+                    if (redirectUri is not null && location.GetLeftPart(UriPartial.Path) == redirectUri.GetLeftPart(UriPartial.Path))
                     {
                         var query = System.Web.HttpUtility.ParseQueryString(location.Query);
                         return new AuthorizeOutcome(query["code"], query["error"], query["error_description"], query["state"]);
@@ -95,12 +108,17 @@ public sealed partial class LoginBrowser : IDisposable
                     continue;
                 }
 
+                if (redirectUri is null)
+                {
+                    return new BrowsedPage(at, (int)current.StatusCode, page);
+                }
+
                 throw new LoginFlowException((int)current.StatusCode, at, page.Length > 600 ? page[..600] : page);
             }
         }
 
         response.Dispose();
-        throw new LoginFlowException(0, authorizeUri, $"more than {MaxHops} redirects");
+        throw new LoginFlowException(0, start, $"more than {MaxHops} redirects");
     }
 
     private static Dictionary<string, string> HiddenFields(string page) =>
