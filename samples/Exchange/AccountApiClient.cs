@@ -88,9 +88,10 @@ internal sealed partial class AccountApiClient(
             return null;
         }
 
-        // The token endpoint of whichever site the configuration came from: any site serves any client.
+        // The token endpoint of the site in use: any site serves any client and honours any refresh token, so the
+        // back-channel client resends the request to the next site if this one does not answer.
         var configuration = await provider.GetConfigurationAsync(context.RequestAborted);
-        var http = httpClients.CreateClient(HttpClientName);
+        var http = httpClients.CreateClient(SiteFailoverHandler.BackchannelClientName);
         // client_secret_post, as the OpenID Connect handler authenticates at the token endpoint.
         using var content = new FormUrlEncodedContent(new Dictionary<string, string>
         {

@@ -45,6 +45,14 @@ internal sealed class ExchangeOptions
     /// </summary>
     public TimeSpan MinimumRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Path, under each authority, whose 200 answer means the site is up and can serve sign-ins; probed every 2 s
+    /// on the site in use so that a dead or cut-off site is left within seconds. Haetae's nodes answer /readyz
+    /// with 503 while cut off from the other sites, which a discovery document would not show; for a provider
+    /// without a readiness endpoint use ".well-known/openid-configuration".
+    /// </summary>
+    public string ProbePath { get; set; } = "readyz";
+
     /// <summary>The authorities as URIs; only meaningful after <see cref="Validate"/> succeeded.</summary>
     public IReadOnlyList<Uri> AuthorityUris() => [.. Authorities.Select(a => new Uri(a, UriKind.Absolute))];
 
@@ -103,6 +111,14 @@ internal sealed class ExchangeOptions
         if (string.IsNullOrWhiteSpace(KeyCacheFile))
         {
             problems.Add("Exchange:KeyCacheFile is required: the file where the last good provider configuration is kept, so that the exchange can check tokens while every provider site is down.");
+        }
+
+        if (string.IsNullOrWhiteSpace(ProbePath)
+            || !Uri.TryCreate(ProbePath.TrimStart('/'), UriKind.Relative, out _)
+            || ProbePath.Contains('#', StringComparison.Ordinal)
+            || ProbePath.StartsWith("//", StringComparison.Ordinal))
+        {
+            problems.Add($"Exchange:ProbePath ('{ProbePath}') must be a path under each authority, such as \"readyz\" or \".well-known/openid-configuration\".");
         }
 
         if (RefreshInterval <= TimeSpan.Zero)

@@ -13,10 +13,26 @@ exchange.Validate();
 builder.Services.AddSingleton(exchange);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new KeyCacheFile(exchange.KeyCacheFile));
+builder.Services.AddSingleton<ProviderSites>();
 builder.Services.AddSingleton<MultiSiteConfigurationManager>();
-builder.Services.AddHostedService<ConfigurationWarmUp>();
-// Per-site deadlines are set by the manager; this only bounds a request that somehow escapes them.
-builder.Services.AddHttpClient(MultiSiteConfigurationManager.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+builder.Services.AddHostedService<ProviderWatch>();
+// Requests to the provider that a dead site does not answer are resent to the next site (SiteFailoverHandler):
+// the configuration fetches, and the back channel (code redemption, userinfo, token refresh). Per-site deadlines
+// are set by the manager and the handler; the client timeouts only bound a request that somehow escapes them.
+builder.Services.AddTransient<SiteFailoverHandler>();
+builder.Services.AddHttpClient(MultiSiteConfigurationManager.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10))
+    .ConfigurePrimaryHttpMessageHandler(SiteFailoverHandler.CreatePrimaryHandler)
+    .AddHttpMessageHandler<SiteFailoverHandler>();
+builder.Services.AddHttpClient(SiteFailoverHandler.BackchannelClientName, http =>
+    {
+        http.Timeout = SiteFailoverHandler.ClientTimeout;
+        // What the OpenID Connect handler sets on the back channel it would create itself.
+        http.MaxResponseContentBufferSize = 10 * 1024 * 1024;
+    })
+    .ConfigurePrimaryHttpMessageHandler(SiteFailoverHandler.CreatePrimaryHandler)
+    .AddHttpMessageHandler<SiteFailoverHandler>();
+// The probe asks about one site and bounds itself (SiteProbe.Timeout): no failover handler.
+builder.Services.AddHttpClient(SiteProbe.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
 builder.Services.AddHttpClient(AccountApiClient.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
 builder.Services.AddSingleton<AccountApiClient>();
 builder.Services.AddProblemDetails();
@@ -106,7 +122,45 @@ builder.Services
 // Both handlers read the provider through one manager (one set of keys, one fetch for both). It is set
 // here rather than above because it is a DI service; nothing here fetches anything.
 builder.Services.AddOptions<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme)
-    .Configure<MultiSiteConfigurationManager>((options, provider) => options.ConfigurationManager = provider);
+    .Configure<MultiSiteConfigurationManager, IHttpClientFactory>((options, provider, httpClients) =>
+    {
+        options.ConfigurationManager = provider;
+        // Code redemption and userinfo go through SiteFailoverHandler: a site that burns between sending the
+        // browser away and its return does not fail the sign-in.
+        options.Backchannel = httpClients.CreateClient(SiteFailoverHandler.BackchannelClientName);
+
+        // The handler read the configuration a moment before these events; the watch may have switched sites
+        // since. The browser must go to the site in use now, so each endpoint is taken again at the last moment.
+        options.Events.OnRedirectToIdentityProvider = context =>
+        {
+            if (provider.Current?.AuthorizationEndpoint is { Length: > 0 } endpoint)
+            {
+                context.ProtocolMessage.IssuerAddress = endpoint;
+            }
+
+            return Task.CompletedTask;
+        };
+        options.Events.OnRedirectToIdentityProviderForSignOut = context =>
+        {
+            if (provider.Current?.EndSessionEndpoint is { Length: > 0 } endpoint)
+            {
+                context.ProtocolMessage.IssuerAddress = endpoint;
+            }
+
+            return Task.CompletedTask;
+        };
+        // The callback read its configuration when it arrived; a code is valid at every site, so it is redeemed
+        // at the current one (and SiteFailoverHandler resends it if that one has just burned too).
+        options.Events.OnAuthorizationCodeReceived = context =>
+        {
+            if (context.TokenEndpointRequest is { } request && provider.Current?.TokenEndpoint is { Length: > 0 } endpoint)
+            {
+                request.TokenEndpoint = endpoint;
+            }
+
+            return Task.CompletedTask;
+        };
+    });
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
     .Configure<MultiSiteConfigurationManager>((options, provider) => options.ConfigurationManager = provider);
 

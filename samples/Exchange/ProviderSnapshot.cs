@@ -71,8 +71,15 @@ internal sealed record ProviderSnapshot(
 internal sealed class SiteDocumentRetriever(HttpClient http) : IDocumentRetriever
 {
     private readonly Dictionary<string, string> _documents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Uri> _answeredBy = new(StringComparer.Ordinal);
 
     public string? Fetched(string address) => _documents.GetValueOrDefault(address);
+
+    /// <summary>
+    /// The address that actually answered for <paramref name="address"/>: another site's when
+    /// <see cref="SiteFailoverHandler"/> resent the request there.
+    /// </summary>
+    public Uri? AnsweredBy(string address) => _answeredBy.GetValueOrDefault(address);
 
     public async Task<string> GetDocumentAsync(string address, CancellationToken cancel)
     {
@@ -89,6 +96,7 @@ internal sealed class SiteDocumentRetriever(HttpClient http) : IDocumentRetrieve
 
         var document = await response.Content.ReadAsStringAsync(cancel);
         _documents[address] = document;
+        _answeredBy[address] = response.RequestMessage?.RequestUri ?? uri;
         return document;
     }
 }

@@ -20,7 +20,7 @@ internal sealed class ProviderUnavailableException(string reason)
 /// not the exchange's bug, so clients should retry rather than report a 500. The detail stays generic: the
 /// reason (addresses, file paths) is in the log, not for the public.
 /// </summary>
-internal sealed class ProviderUnavailableHandler(IProblemDetailsService problems, ExchangeOptions options) : IExceptionHandler
+internal sealed class ProviderUnavailableHandler(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -32,8 +32,8 @@ internal sealed class ProviderUnavailableHandler(IProblemDetailsService problems
         }
 
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        // The manager does not ask the provider again before this much time has passed.
-        httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.MinimumRefreshInterval.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        // The manager looks for a site that answers this often, so a retry after it can succeed.
+        httpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(MultiSiteConfigurationManager.ProbeInterval.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

@@ -85,13 +85,18 @@ internal static class HaetaeCommand
             stopping)));
 
         var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild, drill };
+        foreach (var command in ClientsCommand.Create(home, output, error, stopping))
+        {
+            root.Add(command);
+        }
+
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
     internal static string LocalRoot(string home) => Path.Combine(Path.GetFullPath(home), "local");
 
     /// <summary>Operator errors print as one line and exit 1; anything else is a bug and keeps its stack trace.</summary>
-    private static async Task<int> GuardAsync(TextWriter error, Func<Task<int>> action)
+    internal static async Task<int> GuardAsync(TextWriter error, Func<Task<int>> action)
     {
         try
         {
@@ -150,6 +155,20 @@ internal static class HaetaeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>The running (or last) platform's secrets, for operator commands; null when there are none yet.</summary>
+    internal static async Task<PlatformSecrets?> LoadSecretsAsync(string root, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(root, "secrets.json");
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<PlatformSecrets>(await File.ReadAllTextAsync(path, cancellationToken)) : null;
+        }
+        catch (JsonException)
+        {
+            throw new PlatformException($"{path} is damaged");
+        }
     }
 
     private static async Task<PlatformSecrets> LoadOrCreateSecretsAsync(string root, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
         var sites = context.Sites;
         for (var i = 0; i < context.Options.People; i++)
         {
-            var (client, userId) = await DrillPeople.SignUpAsync(sites, i, "person", $"사람 {i}", cancellationToken);
+            var (client, userId, _) = await DrillPeople.SignUpAsync(sites, i, "person", $"사람 {i}", cancellationToken);
             _people.Add(new Person(i, userId, client));
         }
 

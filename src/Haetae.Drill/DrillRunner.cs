@@ -48,10 +48,11 @@ public static class DrillRunner
             }
 
             var timeline = new DrillTimeline();
-            var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options);
+            var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options) { Exchange = platform.Exchange?.Uri };
             var chat = new ChatWorkload();
             var profiles = new ProfileWorkload();
-            IDrillWorkload[] workloads = [chat, profiles];
+            using var logins = new LoginWorkload();
+            IDrillWorkload[] workloads = [chat, profiles, logins];
             try
             {
                 log($"setting up {options.People} people...");

@@ -52,7 +52,7 @@ internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
 
     private async Task<(HaetaeClient Client, string UserId)> SignUpAsync(IReadOnlyList<Uri> sites, int n, string name, CancellationToken cancellationToken)
     {
-        var (client, userId) = await DrillPeople.SignUpAsync(sites, n, "profile", name, cancellationToken);
+        var (client, userId, _) = await DrillPeople.SignUpAsync(sites, n, "profile", name, cancellationToken);
         _clients.Add(client);
         return (client, userId);
     }

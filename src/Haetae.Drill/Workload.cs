@@ -11,6 +11,9 @@ public sealed record Cut(string Site, Uri Node, TimeSpan From, TimeSpan To, Time
 /// <summary>What a workload gets from the drill: every site's node URL, the clock, and where to record outcomes.</summary>
 public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options)
 {
+    /// <summary>The sample third-party app, when the platform runs it.</summary>
+    public Uri? Exchange { get; init; }
+
     /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
     public List<Cut> Cuts { get; } = [];
 }
@@ -21,14 +24,14 @@ internal static class DrillPeople
     public const string Password = "drill password";
 
     /// <summary>A new person whose client tries site <paramref name="n"/> (modulo the sites) first.</summary>
-    public static async Task<(Haetae.Client.HaetaeClient Client, string UserId)> SignUpAsync(
+    public static async Task<(Haetae.Client.HaetaeClient Client, string UserId, string Login)> SignUpAsync(
         IReadOnlyList<Uri> sites, int n, string kind, string displayName, CancellationToken cancellationToken)
     {
         var client = new Haetae.Client.HaetaeClient([.. sites.Skip(n % sites.Count), .. sites.Take(n % sites.Count)]);
         var login = $"{kind}{n}-{Guid.NewGuid():N}@drill.haetae";
         var user = await client.SignUpAsync(new Haetae.Contracts.SignUpRequest(null, login, displayName, Password), cancellationToken: cancellationToken);
         await client.SignInAsync(login, Password, cancellationToken);
-        return (client, user.Id);
+        return (client, user.Id, login);
     }
 }
 

@@ -71,18 +71,7 @@ public static partial class LoginProvider
         });
 
         services.AddOpenIddict()
-            .AddCore(core =>
-            {
-                core.SetDefaultApplicationEntity<LoginApplication>()
-                    .SetDefaultAuthorizationEntity<LoginAuthorization>()
-                    .SetDefaultScopeEntity<LoginScope>()
-                    .SetDefaultTokenEntity<LoginToken>();
-                core.ReplaceApplicationStore<LoginApplication, ApplicationStore>(ServiceLifetime.Singleton);
-                core.ReplaceAuthorizationStore<LoginAuthorization, AuthorizationStore>(ServiceLifetime.Singleton);
-                core.ReplaceScopeStore<LoginScope, ScopeStore>(ServiceLifetime.Singleton);
-                core.ReplaceTokenStore<LoginToken, TokenStore>(ServiceLifetime.Singleton);
-                core.ReplaceTokenManager<LoginToken, LoginTokenManager>();
-            })
+            .AddCore(core => core.UseReplicatedStores())
             .AddServer(server =>
             {
                 server.SetIssuer(options.Issuer)
@@ -118,6 +107,20 @@ public static partial class LoginProvider
                     .DisableTransportSecurityRequirement();
             });
         return services;
+    }
+
+    /// <summary>OpenIddict's entities and stores on the replicated buckets, and the token manager that does not swallow failed revocations.</summary>
+    internal static OpenIddictCoreBuilder UseReplicatedStores(this OpenIddictCoreBuilder core)
+    {
+        core.SetDefaultApplicationEntity<LoginApplication>()
+            .SetDefaultAuthorizationEntity<LoginAuthorization>()
+            .SetDefaultScopeEntity<LoginScope>()
+            .SetDefaultTokenEntity<LoginToken>();
+        core.ReplaceApplicationStore<LoginApplication, ApplicationStore>(ServiceLifetime.Singleton);
+        core.ReplaceAuthorizationStore<LoginAuthorization, AuthorizationStore>(ServiceLifetime.Singleton);
+        core.ReplaceScopeStore<LoginScope, ScopeStore>(ServiceLifetime.Singleton);
+        core.ReplaceTokenStore<LoginToken, TokenStore>(ServiceLifetime.Singleton);
+        return core.ReplaceTokenManager<LoginToken, LoginTokenManager>();
     }
 
     public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder app)

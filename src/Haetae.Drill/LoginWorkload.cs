@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using Duende.IdentityModel.Client;
+using Haetae.Cluster;
+
+namespace Haetae.Drill;
+
+/// <summary>
+/// People logging in to the exchange, a third-party app, with Haetae: mostly through the exchange's
+/// phone app (code + PKCE at one site, tokens from the same site, the next one if it fails), sometimes
+/// through the exchange's website (its own OpenID Connect handler), and calling the exchange's API with
+/// the token, refreshing it now and then. Each login is timed from its first try to its success; each API
+/// call and refresh with a token Haetae issued and nobody revoked must be accepted.
+/// </summary>
+internal sealed class LoginWorkload : IDrillWorkload, IDisposable
+{
+    private const string Name = "login";
+
+    /// <summary>How long one person keeps trying to log in (site after site) before the login counts as failed.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+
+    private readonly List<Person> _people = [];
+    private readonly ConcurrentBag<LoginRecord> _logins = [];
+    private readonly ConcurrentBag<string> _rejected = [];
+    private long _tokenUses;
+    private long _unavailable;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public string Service => Name;
+
+    public async Task SetUpAsync(DrillContext context, CancellationToken cancellationToken)
+    {
+        var count = Math.Max(2, context.Options.People / 4);
+        for (var i = 0; i < count; i++)
+        {
+            var (client, userId, login) = await DrillPeople.SignUpAsync(context.Sites, i, "login", $"거래자 {i}", cancellationToken);
+            client.Dispose();
+            var n = i % context.Sites.Count;
+            _people.Add(new Person(i, userId, login) { Sites = [.. context.Sites.Skip(n), .. context.Sites.Take(n)] });
+        }
+    }
+
+    public Task RunAsync(DrillContext context, CancellationToken stop) =>
+        Task.WhenAll(_people.Select(p => Task.Run(() => LiveAsync(p, context, stop), CancellationToken.None)));
+
+    /// <summary>A person logs in about every four seconds and uses the exchange in between.</summary>
+    private async Task LiveAsync(Person person, DrillContext context, CancellationToken stop)
+    {
+        var random = new Random(person.Index);
+        using var browser = new LoginBrowser(TimeSpan.FromSeconds(10));
+        while (await ServiceCalls.PauseAsync(random, TimeSpan.FromSeconds(4), stop))
+        {
+            var viaWebsite = context.Exchange is not null && random.Next(5) == 0;
+            var started = context.Timeline.Now;
+            TokenSet? tokens = null;
+            string? lastError = null;
+            var tries = 0;
+            while (!stop.IsCancellationRequested && context.Timeline.Now - started < Patience)
+            {
+                var site = context.Sites[(person.Index + tries) % context.Sites.Count];
+                tries++;
+                try
+                {
+                    if (viaWebsite)
+                    {
+                        var page = await browser.OpenAsync(new Uri(context.Exchange!, "login?returnUrl=%2Faccount"), person.Login, DrillPeople.Password, stop);
+                        if (page.Status == 200 && page.At.AbsolutePath == "/account" && page.Text.Contains("KRW", StringComparison.Ordinal))
+                        {
+                            tokens = new TokenSet(null, null);
+                            break;
+                        }
+
+                        lastError = $"exchange website answered {page.Status} at {page.At.AbsolutePath}";
+                    }
+                    else
+                    {
+                        tokens = await LogInThroughAppAsync(browser, person, site, stop);
+                        break;
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or LoginFlowException or LoginRefusedException && !stop.IsCancellationRequested)
+                {
+                    lastError = e.Message;
+                }
+
+                context.Timeline.Error(Name);
+                // The next try goes to the next site at once; a whole round of failures waits a little, as an app would.
+                if (tries % context.Sites.Count == 0 && !await ServiceCalls.PauseAsync(random, TimeSpan.FromMilliseconds(500), stop))
+                {
+                    break;
+                }
+            }
+
+            if (stop.IsCancellationRequested && tokens is null)
+            {
+                // Cut short by the end of the load, not by the platform: not a login that failed.
+                break;
+            }
+
+            _logins.Add(new LoginRecord(person.Index, started, context.Timeline.Now, tokens is not null, viaWebsite, tries, lastError));
+            if (tokens is null)
+            {
+                continue;
+            }
+
+            context.Timeline.Success(Name);
+            if (tokens.AccessToken is not null && context.Exchange is not null)
+            {
+                await UseAsync(context, tokens.AccessToken, "access token just issued", stop);
+                if (random.Next(2) == 0 && tokens.RefreshToken is not null)
+                {
+                    await RefreshAndUseAsync(person, context, tokens.RefreshToken, stop);
+                }
+            }
+        }
+    }
+
+    private async Task<TokenSet> LogInThroughAppAsync(LoginBrowser browser, Person person, Uri site, CancellationToken stop)
+    {
+        var pkce = Pkce.Create();
+        var outcome = await browser.AuthorizeAsync(
+            LoginBrowser.AuthorizeUri(site, ExchangeApp.AppClientId, ExchangeApp.AppRedirectUri, $"openid offline_access {ExchangeApp.ApiScope}", pkce, "drill"),
+            ExchangeApp.AppRedirectUri, person.Login, DrillPeople.Password, stop);
+        if (outcome.Code is null)
+        {
+            throw new LoginRefusedException($"authorization at {site} answered {outcome.Error}: {outcome.ErrorDescription}");
+        }
+
+        // The code is good at every site: redeem it here, else at the next site.
+        LoginRefusedException? refused = null;
+        foreach (var tokenSite in SitesFrom(site))
+        {
+            var response = await _http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+            {
+                Address = new Uri(tokenSite, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId,
+                Code = outcome.Code, RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri, CodeVerifier = pkce.Verifier,
+            }, stop);
+            if (!response.IsError)
+            {
+                return new TokenSet(response.AccessToken, response.RefreshToken);
+            }
+
+            refused = new LoginRefusedException($"token endpoint at {tokenSite}: {response.Error} {response.ErrorDescription}");
+            if (response.ErrorType != ResponseErrorType.Exception && response.HttpStatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                break;
+            }
+        }
+
+        throw refused!;
+
+        IEnumerable<Uri> SitesFrom(Uri first) => [first, .. person.Sites.Where(s => s != first)];
+    }
+
+    private async Task RefreshAndUseAsync(Person person, DrillContext context, string refreshToken, CancellationToken stop)
+    {
+        foreach (var site in person.Sites)
+        {
+            var refreshed = await _http.RequestRefreshTokenAsync(new RefreshTokenRequest
+            {
+                Address = new Uri(site, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId, RefreshToken = refreshToken,
+            }, stop);
+            if (!refreshed.IsError)
+            {
+                await UseAsync(context, refreshed.AccessToken!, "access token from a refresh", stop);
+                return;
+            }
+
+            if (refreshed.Error is "invalid_grant")
+            {
+                // Never reused, never revoked: a valid refresh token refused.
+                _rejected.Add($"refresh token of person {person.Index} refused at {site}: {refreshed.ErrorDescription}");
+                return;
+            }
+        }
+    }
+
+    private async Task UseAsync(DrillContext context, string accessToken, string what, CancellationToken stop)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(context.Exchange!, "api/account"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        try
+        {
+            using var response = await _http.SendAsync(request, stop);
+            Interlocked.Increment(ref _tokenUses);
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                _rejected.Add($"{what} refused by the exchange with {(int)response.StatusCode} at {context.Timeline.Now.TotalSeconds:0.0} s");
+            }
+            else if (!response.IsSuccessStatusCode)
+            {
+                Interlocked.Increment(ref _unavailable);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stop.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _unavailable);
+        }
+    }
+
+    public Task<IReadOnlyList<PromiseCheck>> CheckAsync(DrillContext context, CancellationToken cancellationToken)
+    {
+        var logins = _logins.ToList();
+        var tooLong = logins.Where(l => !l.Succeeded || l.Took > DrillRunner.ElectionBound).OrderByDescending(l => l.Took).ToList();
+        var longest = logins.Count == 0 ? 0 : logins.Max(l => l.Took.TotalSeconds);
+        var retried = logins.Count(l => l.Tries > 1);
+        var website = logins.Count(l => l.ViaWebsite);
+        IReadOnlyList<PromiseCheck> checks =
+        [
+            new(Service, $"no login failed for longer than an election ({DrillRunner.ElectionBound.TotalSeconds:0} s)", logins.Count, tooLong.Count,
+                $"{logins.Count} logins ({website} through the exchange's website), {retried} needed another try or site, longest {longest:0.0} s" +
+                (tooLong.Count > 0 ? $"; e.g. person {tooLong[0].Person} at {tooLong[0].Started.TotalSeconds:0.0} s took {tooLong[0].Took.TotalSeconds:0.0} s: {tooLong[0].LastError}" : "")),
+            new(Service, "no valid token rejected (access tokens at the exchange, refresh tokens at Haetae)", Interlocked.Read(ref _tokenUses), _rejected.Count,
+                $"{Interlocked.Read(ref _tokenUses)} API calls with Haetae tokens, {_rejected.Count} rejected, {Interlocked.Read(ref _unavailable)} not answered" +
+                (_rejected.IsEmpty ? "" : $"; e.g. {_rejected.First()}")),
+        ];
+        return Task.FromResult(checks);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private sealed record Person(int Index, string UserId, string Login)
+    {
+        public IReadOnlyList<Uri> Sites { get; set; } = [];
+    }
+
+    private sealed record TokenSet(string? AccessToken, string? RefreshToken);
+
+    private sealed record LoginRecord(int Person, TimeSpan Started, TimeSpan Ended, bool Succeeded, bool ViaWebsite, int Tries, string? LastError)
+    {
+        public TimeSpan Took => Ended - Started;
+    }
+}
+
+/// <summary>Haetae answered a login step with an OAuth error.</summary>
+internal sealed class LoginRefusedException(string message) : Exception(message);
