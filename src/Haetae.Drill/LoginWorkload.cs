@@ -133,8 +133,11 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
         {
             var response = await _http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
             {
-                Address = new Uri(tokenSite, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId,
-                Code = outcome.Code, RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri, CodeVerifier = pkce.Verifier,
+                Address = new Uri(tokenSite, "/connect/token").AbsoluteUri,
+                ClientId = ExchangeApp.AppClientId,
+                Code = outcome.Code,
+                RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri,
+                CodeVerifier = pkce.Verifier,
             }, stop);
             if (!response.IsError)
             {
@@ -159,7 +162,9 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
         {
             var refreshed = await _http.RequestRefreshTokenAsync(new RefreshTokenRequest
             {
-                Address = new Uri(site, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId, RefreshToken = refreshToken,
+                Address = new Uri(site, "/connect/token").AbsoluteUri,
+                ClientId = ExchangeApp.AppClientId,
+                RefreshToken = refreshToken,
             }, stop);
             if (!refreshed.IsError)
             {

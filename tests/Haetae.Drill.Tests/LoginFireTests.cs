@@ -41,7 +41,9 @@ public sealed class LoginFireTests
         Assert.Equal(HttpStatusCode.OK, await CallExchangeAsync(http, exchange, before.AccessToken!, ct));
         var refreshed = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
-            Address = new Uri(sites[2].NodeUri, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId, RefreshToken = before.RefreshToken!,
+            Address = new Uri(sites[2].NodeUri, "/connect/token").AbsoluteUri,
+            ClientId = ExchangeApp.AppClientId,
+            RefreshToken = before.RefreshToken!,
         }, ct);
         Assert.False(refreshed.IsError, $"a refresh token issued by the burned site: {refreshed.Error} {refreshed.ErrorDescription}");
         var page = await Eventually.WaitForAsync("the exchange's website logs a person in after the fire", PhaseTimeout,
@@ -79,8 +81,11 @@ public sealed class LoginFireTests
 
             var tokens = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
             {
-                Address = new Uri(redeemAt, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId,
-                Code = outcome.Code, RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri, CodeVerifier = pkce.Verifier,
+                Address = new Uri(redeemAt, "/connect/token").AbsoluteUri,
+                ClientId = ExchangeApp.AppClientId,
+                Code = outcome.Code,
+                RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri,
+                CodeVerifier = pkce.Verifier,
             }, ct);
             return new Login(tokens.AccessToken, tokens.RefreshToken, tokens.IsError ? $"{tokens.Error}: {tokens.ErrorDescription}" : null);
         }

@@ -51,8 +51,11 @@ public sealed class ExchangeTests(SharedClusterFixture fixture)
         using var http = new HttpClient();
         var tokens = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
-            Address = new Uri(Cluster.Spec.Sites[2].NodeUri, "/connect/token").AbsoluteUri, ClientId = ExchangeApp.AppClientId,
-            Code = outcome.Code!, RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri, CodeVerifier = pkce.Verifier,
+            Address = new Uri(Cluster.Spec.Sites[2].NodeUri, "/connect/token").AbsoluteUri,
+            ClientId = ExchangeApp.AppClientId,
+            Code = outcome.Code!,
+            RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri,
+            CodeVerifier = pkce.Verifier,
         }, ct);
         Assert.False(tokens.IsError, tokens.Error + " " + tokens.ErrorDescription);
 
