@@ -42,7 +42,17 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     }
 
     public Task RunAsync(DrillContext context, CancellationToken stop) =>
-        Task.WhenAll(_people.Select(p => Task.Run(() => LiveAsync(p, context, stop), CancellationToken.None)));
+        Task.WhenAll(_people.Select(p => Task.Run(async () =>
+        {
+            try
+            {
+                await LiveAsync(p, context, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The load stopped in the middle of a call: that call is not counted either way.
+            }
+        }, CancellationToken.None)));
 
     /// <summary>A person logs in about every four seconds and uses the exchange in between.</summary>
     private async Task LiveAsync(Person person, DrillContext context, CancellationToken stop)
