@@ -12,6 +12,9 @@ public sealed class LocalPlatformOptions
     /// <summary>Start the sample third-party app (the exchange) once the nodes are ready. Default true; needs nodes.</summary>
     public bool WithExchange { get; set; } = true;
 
+    /// <summary>Extra configuration for every node, as environment variables (for example Haetae__Login__RotateKeysEvery).</summary>
+    public IReadOnlyDictionary<string, string> NodeSettings { get; set; } = new Dictionary<string, string>();
+
     /// <summary>The nats-server program. Default "nats-server" on PATH.</summary>
     public string NatsServer { get; set; } = "nats-server";
 
@@ -392,6 +395,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
             ["Haetae__Login__AdminKey"] = Spec.Secrets.AdminKey,
         };
+        foreach (var (name, value) in _options.NodeSettings)
+        {
+            environment[name] = value;
+        }
+
         var urls = Spec.ClientUrls(site.Name);
         for (var i = 0; i < urls.Count; i++)
         {

@@ -31,7 +31,10 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <param name="proxiedLinks">Route every link between sites through a proxy, so that a site can be cut off.</param>
     /// <param name="withExchange">Also register and start the sample third-party app (the exchange); needs nodes.</param>
-    public static async Task<TestCluster> StartAsync(bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false, bool withExchange = false)
+    /// <param name="nodeSettings">Extra configuration for every node, as environment variables.</param>
+    public static async Task<TestCluster> StartAsync(
+        bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false, bool withExchange = false,
+        IReadOnlyDictionary<string, string>? nodeSettings = null)
     {
         DeleteFoldersOfDeadRuns();
         var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -40,7 +43,13 @@ public sealed class TestCluster : IAsyncDisposable
         try
         {
             var spec = PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks);
-            var options = new LocalPlatformOptions { WithNodes = withNodes, WithExchange = withExchange, Log = log ?? (_ => { }) };
+            var options = new LocalPlatformOptions
+            {
+                WithNodes = withNodes,
+                WithExchange = withExchange,
+                Log = log ?? (_ => { }),
+                NodeSettings = nodeSettings ?? new Dictionary<string, string>(),
+            };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);
             try
