@@ -14,7 +14,13 @@ namespace Haetae.Cli;
 /// </summary>
 internal static class ClientsCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        // Korean names print as themselves in a terminal, not as \uXXXX escapes.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public static IEnumerable<Command> Create(Option<string> home, TextWriter output, TextWriter error, CancellationToken stopping)
     {

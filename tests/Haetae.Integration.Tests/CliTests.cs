@@ -45,7 +45,7 @@ public sealed class CliTests
     public async Task Commands_without_a_running_platform_fail_with_one_line()
     {
         var home = Path.Combine(Path.GetTempPath(), $"haetae-cli-{Guid.NewGuid():N}");
-        foreach (var command in new[] { new[] { "status" }, ["fire", "pangyo"], ["rebuild", "pangyo"] })
+        foreach (var command in new[] { new[] { "status" }, ["fire", "pangyo"], ["rebuild", "pangyo"], ["clients", "list"], ["scopes", "register", "x.api", "--audience", "x"] })
         {
             var result = await RunAsync(home, command);
 

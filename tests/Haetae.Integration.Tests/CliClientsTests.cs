@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Haetae.Cli;
+using Haetae.Cluster;
+using Haetae.Testing;
+
+namespace Haetae.Integration.Tests;
+
+/// <summary>`haetae clients` and `haetae scopes` against a running platform: through its control socket and any site's admin API.</summary>
+[Collection(SharedClusterCollection.Name)]
+public sealed class CliClientsTests(SharedClusterFixture fixture)
+{
+    [Fact]
+    public async Task Apps_are_registered_listed_and_removed_and_bad_registrations_are_one_line_errors()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cluster = fixture.Cluster;
+        // What `haetae up` leaves beside the data: the secrets file (the admin key) and the control socket.
+        await File.WriteAllTextAsync(Path.Combine(cluster.Spec.RootDirectory, "secrets.json"), JsonSerializer.Serialize(cluster.Spec.Secrets), ct);
+        await using var control = await ControlServer.StartAsync(cluster.Platform, ct);
+        var id = $"cli-{Guid.NewGuid():N}"[..16];
+
+        var scope = await RunAsync(cluster.Home, "scopes", "register", "cli.api", "--audience", "cli", "--name", "CLI API");
+        Assert.Equal(0, scope.ExitCode);
+        var registered = await RunAsync(cluster.Home, "clients", "register", id, "--name", "은행 Bank", "--redirect-uri", "https://bank.example/cb", "--scope", "cli.api");
+        Assert.Equal(0, registered.ExitCode);
+        var view = JsonDocument.Parse(registered.Output[..(registered.Output.LastIndexOf('}') + 1)]).RootElement;
+        Assert.Equal(id, view.GetProperty("clientId").GetString());
+        Assert.Equal("은행 Bank", view.GetProperty("displayName").GetString());
+        Assert.True(view.GetProperty("clientSecret").GetString()!.Length >= 32);
+
+        var listed = await RunAsync(cluster.Home, "clients", "list");
+        Assert.Contains($"\"clientId\": \"{id}\"", listed.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(view.GetProperty("clientSecret").GetString()!, listed.Output, StringComparison.Ordinal);
+
+        var bad = await RunAsync(cluster.Home, "clients", "register", "bad-app", "--name", "Bad", "--redirect-uri", "http://bank.example/cb");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal("haetae: refused (400): redirectUris: 'http://bank.example/cb' must use https (http is allowed only for loopback addresses)\n", bad.Error);
+
+        Assert.Equal(0, (await RunAsync(cluster.Home, "clients", "remove", id)).ExitCode);
+        var gone = await RunAsync(cluster.Home, "clients", "remove", id);
+        Assert.Equal($"haetae: refused (404): no client '{id}'\n", gone.Error);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string home, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await HaetaeCommand.RunAsync([.. args, "--home", home], output, error, TestContext.Current.CancellationToken);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+}
