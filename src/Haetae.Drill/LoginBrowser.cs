@@ -39,6 +39,19 @@ public sealed partial class LoginBrowser : IDisposable
         };
     }
 
+    /// <summary>Sign-in forms this browser filled in.</summary>
+    public int SignIns { get; private set; }
+
+    /// <summary>Consent pages this browser accepted.</summary>
+    public int Consents { get; private set; }
+
+    /// <summary>One request, redirects not followed: its status and where it redirects to, if anywhere.</summary>
+    public async Task<(int Status, Uri? Location)> VisitAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(uri, cancellationToken);
+        return ((int)response.StatusCode, response.Headers.Location is { } location ? new Uri(uri, location) : null);
+    }
+
     /// <summary>The authorization request for a code with PKCE, at one site's authorization endpoint.</summary>
     public static Uri AuthorizeUri(Uri site, string clientId, Uri redirectUri, string scope, Pkce pkce, string state, string? prompt = null) =>
         new(site, "/connect/authorize?" + string.Join("&", new Dictionary<string, string?>
@@ -96,6 +109,7 @@ public sealed partial class LoginBrowser : IDisposable
                     var fields = HiddenFields(page);
                     fields["login"] = login;
                     fields["password"] = password;
+                    SignIns++;
                     response = await _http.PostAsync(new Uri(at, "/login"), new FormUrlEncodedContent(fields), cancellationToken);
                     continue;
                 }
@@ -104,6 +118,7 @@ public sealed partial class LoginBrowser : IDisposable
                 {
                     var fields = HiddenFields(page);
                     fields["consent"] = "accept";
+                    Consents++;
                     response = await _http.PostAsync(new Uri(at, "/connect/authorize"), new FormUrlEncodedContent(fields), cancellationToken);
                     continue;
                 }

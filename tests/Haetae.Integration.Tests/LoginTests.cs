@@ -22,6 +22,7 @@ public sealed class LoginTests(SharedClusterFixture fixture)
     private const string Issuer = "https://login.haetae.local/";
     private const string Password = "correct horse battery";
     private static readonly Uri RedirectUri = new("http://127.0.0.1:9/callback");
+    private static readonly Uri SignedOutUri = new("http://127.0.0.1:9/signed-out");
 
     private TestCluster Cluster => fixture.Cluster;
 
@@ -92,21 +93,46 @@ public sealed class LoginTests(SharedClusterFixture fixture)
         var (clientId, _) = await RegisterAppAsync(ct);
         var (email, _) = await NewPersonAsync("Seoyeon", ct);
         using var browser = new LoginBrowser();
-
         var pkce = Pkce.Create();
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
-        var consentPage = await browser.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(0), clientId, RedirectUri, "openid profile", pkce, "s1"), RedirectUri, email, Password, ct);
-        Assert.NotNull(consentPage.Code);
-        Assert.Equal("s1", consentPage.State);
+        var first = await browser.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(0), clientId, RedirectUri, "openid profile", pkce, "s1"), RedirectUri, email, Password, ct);
+        Assert.NotNull(first.Code);
+        Assert.Equal("s1", first.State);
+        Assert.Equal((1, 1), (browser.SignIns, browser.Consents));
 
         // The same browser again: signed in and consented, so straight back with a code, even with prompt=none.
         var again = await browser.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(0), clientId, RedirectUri, "openid profile", Pkce.Create(), "s2", prompt: "none"), RedirectUri, email, "not used", ct);
         Assert.NotNull(again.Code);
+        Assert.Equal((1, 1), (browser.SignIns, browser.Consents));
+
+        // Another browser at another site: the password again (the sign-in is per site), but no consent page (it is stored).
+        using var second = new LoginBrowser();
+        Assert.NotNull((await second.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(2), clientId, RedirectUri, "openid profile", Pkce.Create(), "s4"), RedirectUri, email, Password, ct)).Code);
+        Assert.Equal((1, 0), (second.SignIns, second.Consents));
 
         // A browser that is not signed in asking with prompt=none is told so, at the client's redirect URI.
         using var stranger = new LoginBrowser();
         var none = await stranger.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(1), clientId, RedirectUri, "openid", Pkce.Create(), "s3", prompt: "none"), RedirectUri, email, Password, ct);
         Assert.Equal("login_required", none.Error);
+    }
+
+    [Fact]
+    public async Task Signing_out_ends_the_session_and_returns_only_to_a_registered_address()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (clientId, _) = await RegisterAppAsync(ct);
+        var (email, _) = await NewPersonAsync("Jisoo", ct);
+        using var browser = new LoginBrowser();
+        Assert.NotNull((await browser.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(1), clientId, RedirectUri, "openid", Pkce.Create(), "a"), RedirectUri, email, Password, ct)).Code);
+
+        var elsewhere = await browser.VisitAsync(new Uri(Site(1), $"/connect/endsession?client_id={clientId}&post_logout_redirect_uri={Uri.EscapeDataString("https://evil.example/")}"), ct);
+        Assert.Equal((400, null), elsewhere);
+
+        var signedOut = await browser.VisitAsync(new Uri(Site(1), $"/connect/endsession?client_id={clientId}&post_logout_redirect_uri={Uri.EscapeDataString(SignedOutUri.AbsoluteUri)}&state=bye"), ct);
+        Assert.Equal(302, signedOut.Status);
+        Assert.Equal($"{SignedOutUri.AbsoluteUri}?state=bye", signedOut.Location!.AbsoluteUri);
+
+        var after = await browser.AuthorizeAsync(LoginBrowser.AuthorizeUri(Site(1), clientId, RedirectUri, "openid", Pkce.Create(), "b", prompt: "none"), RedirectUri, email, Password, ct);
+        Assert.Equal("login_required", after.Error);
     }
 
     [Fact]
@@ -341,7 +367,7 @@ public sealed class LoginTests(SharedClusterFixture fixture)
     {
         using var admin = Admin(0);
         var clientId = $"app-{Guid.NewGuid():N}"[..20];
-        var registered = await (await admin.PutAsJsonAsync($"/admin/clients/{clientId}", new ClientRegistration("Test app", [RedirectUri.AbsoluteUri]), ct))
+        var registered = await (await admin.PutAsJsonAsync($"/admin/clients/{clientId}", new ClientRegistration("Test app", [RedirectUri.AbsoluteUri], [SignedOutUri.AbsoluteUri]), ct))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<ClientView>(ct);
         return (clientId, registered!.ClientSecret!);
     }
