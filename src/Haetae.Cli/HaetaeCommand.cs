@@ -127,7 +127,7 @@ internal static class HaetaeCommand
         Directory.CreateDirectory(root);
         var spec = PlatformSpec.Local(names, root, await LoadOrCreateSecretsAsync(root, cancellationToken));
         var started = Stopwatch.StartNew();
-        var options = new LocalPlatformOptions { Log = line => output.WriteLine($"  {line}") };
+        var options = new LocalPlatformOptions { Log = line => output.WriteLine($"  {line}"), ControlSocket = Path.Combine(root, "control.sock") };
         await output.WriteLineAsync($"Starting {spec.Sites.Count} sites in {root}");
 
         await using var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);

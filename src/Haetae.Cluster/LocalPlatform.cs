@@ -12,6 +12,9 @@ public sealed class LocalPlatformOptions
     /// <summary>Start the sample third-party app (the exchange) once the nodes are ready. Default true; needs nodes.</summary>
     public bool WithExchange { get; set; } = true;
 
+    /// <summary>The control socket `haetae up` serves, if any: the console then offers fire and rebuild.</summary>
+    public string? ControlSocket { get; set; }
+
     /// <summary>Extra configuration for every node, as environment variables (for example Haetae__Login__RotateKeysEvery).</summary>
     public IReadOnlyDictionary<string, string> NodeSettings { get; set; } = new Dictionary<string, string>();
 
@@ -395,6 +398,22 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
             ["Haetae__Login__AdminKey"] = Spec.Secrets.AdminKey,
         };
+        for (var i = 0; i < Spec.Sites.Count; i++)
+        {
+            var other = Spec.Sites[i];
+            environment[$"Haetae__Sites__{i}__Name"] = other.Name;
+            environment[$"Haetae__Sites__{i}__Address"] = other.Address;
+            environment[$"Haetae__Sites__{i}__ClientPort"] = other.ClientPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment[$"Haetae__Sites__{i}__ClusterPort"] = other.ClusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment[$"Haetae__Sites__{i}__MonitorPort"] = other.MonitorPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment[$"Haetae__Sites__{i}__NodePort"] = other.NodePort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (_options.ControlSocket is { } socket)
+        {
+            environment["Haetae__ControlSocket"] = socket;
+        }
+
         foreach (var (name, value) in _options.NodeSettings)
         {
             environment[name] = value;

@@ -53,6 +53,9 @@ public static class Assets
 
     public const string MediaStore = "media";
 
+    /// <summary>What the operations console shows on every site: sites lost and back, redundancy lost and back (events).</summary>
+    public const string ConsoleBucket = "console";
+
     /// <summary>The login provider's registered client applications (app.ID, client.CLIENT ID) and scopes (scope.ID, scopename.NAME).</summary>
     public const string LoginClientsBucket = "login-clients";
 
@@ -104,6 +107,7 @@ public static class Assets
         new KvAsset(LoginClientsBucket, History: 1),
         new KvAsset(LoginGrantsBucket, History: 1),
         new KvAsset(LoginTokensBucket, History: 1, MaxAge: LoginTokenRetention),
+        new KvAsset(ConsoleBucket, History: 1),
     ];
 
     public static IReadOnlyList<ObjectStoreAsset> ObjectStores { get; } = [new ObjectStoreAsset(MediaStore)];

@@ -6,6 +6,15 @@ internal sealed class NodeOptions
     /// <summary>The data center this node runs in (for example "pangyo"); shown in health and status.</summary>
     public string Site { get; set; } = "";
 
+    /// <summary>
+    /// Every site of the platform (this one included): the web app moves between their nodes, and the
+    /// console reads their monitoring endpoints. Empty: a single-site view.
+    /// </summary>
+    public List<Haetae.Cluster.SiteSpec> Sites { get; set; } = [];
+
+    /// <summary>The local platform's control socket (set by `haetae up` only): the console then offers fire and rebuild.</summary>
+    public string? ControlSocket { get; set; }
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Site))

@@ -22,6 +22,13 @@ builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(nats.ToOp
 builder.Services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
 builder.Services.AddSingleton<Provisioning>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<Provisioning>());
+builder.Services.AddSingleton<RequestCounters>();
+builder.Services.AddSingleton<ConsoleWatch>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsoleWatch>());
+// The web app, loaded from one site, calls the others when its site is gone: they allow its origin.
+builder.Services.AddCors(o => o.AddDefaultPolicy(p => p
+    .WithOrigins([.. node.Sites.Select(s => s.NodeUri.GetLeftPart(UriPartial.Authority))])
+    .AllowAnyHeader().AllowAnyMethod()));
 builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
 builder.Services.AddChat();
@@ -32,10 +39,14 @@ builder.Services.AddHealthChecks()
 
 var app = builder.Build();
 
+app.Use(app.Services.GetRequiredService<RequestCounters>().CountAsync);
 app.UseExceptionHandler();
 // A site cut off from the others serves nothing, so that its clients move at once (see SiteQuorum).
 app.Use(app.Services.GetRequiredService<SiteQuorum>().FenceAsync);
 app.UseStatusCodePages();
+app.UseCors();
+app.UseDefaultFiles();
+app.UseStaticFiles();
 // Login requests (and OpenIddict's request filter, which sees every request) need the login keys.
 app.Use(LoginProvider.WaitForKeysAsync);
 // A device that stops answering pings for 20 s is gone: its session ends and it resumes when it returns.
@@ -46,7 +57,7 @@ app.UseAuthorization();
 // Liveness: the process answers. Readiness: it can serve (store connected, JetStream answering, assets provisioned).
 app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
-app.MapGet("/", () => TypedResults.Ok(new { service = "haetae", site = node.Site }));
+app.MapConsoleApi();
 app.MapOpenApi();
 app.MapChatApi();
 app.MapLogin();

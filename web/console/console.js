@@ -1,0 +1,166 @@
+// The operations console: polls /api/console at whichever site answers (the one it was loaded from
+// first), draws the sites on a map of Korea, leaders, lag, a live chart and the fires seen so far.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+// Where the local sites stand on the map (viewBox 300x360): Pangyo, Chuncheon, Ansan.
+const PLACES = { pangyo: [132, 118], chuncheon: [170, 88], ansan: [108, 128] };
+const history = []; // { at, messages, errors }
+let sites = [];
+let current = 0;
+let lastView = null;
+
+async function call(path, options = {}) {
+  for (let attempt = 0; attempt < Math.max(1, sites.length); attempt++) {
+    const index = (current + attempt) % Math.max(1, sites.length);
+    const base = sites[index]?.url ?? '';
+    try {
+      const response = await fetch(`${base}${path}`, { ...options, signal: AbortSignal.timeout(4000) });
+      if (response.status >= 500) continue;
+      current = index;
+      return response;
+    } catch { /* the next site */ }
+  }
+  throw new Error('no site answered');
+}
+
+function place(name, i) {
+  return PLACES[name] ?? [80 + (i * 60) % 180, 250 + Math.floor(i / 3) * 30];
+}
+
+function render(view) {
+  lastView = view;
+  $('site').textContent = `Seen from ${view.site} · ${new Date(view.at).toLocaleTimeString()}`;
+  $('site').dataset.site = view.site;
+  const marks = $('site-marks');
+  marks.replaceChildren();
+  const rows = $('site-rows');
+  rows.replaceChildren();
+  view.sites.forEach((site, i) => {
+    const [x, y] = place(site.name, i);
+    const g = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+    g.setAttribute('class', `mark ${site.up ? 'up' : 'down'}`);
+    g.dataset.site = site.name;
+    const circle = document.createElementNS('http://www.w3.org/2000/svg', 'circle');
+    circle.setAttribute('cx', x); circle.setAttribute('cy', y); circle.setAttribute('r', site.up ? 9 : 11);
+    const label = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+    label.setAttribute('x', x + 14); label.setAttribute('y', y + 4);
+    label.textContent = `${site.name} ${site.up ? `▲${site.leads}` : '✕ down'}`;
+    g.append(circle, label);
+    marks.append(g);
+
+    const row = document.createElement('tr');
+    row.dataset.site = site.name;
+    const cell = (text, cls) => Object.assign(document.createElement('td'), { textContent: text, className: cls ?? '' });
+    row.append(Object.assign(document.createElement('th'), { scope: 'row', textContent: site.name }),
+      cell(site.up ? 'up · 정상' : 'down · 중단', `state ${site.up ? 'up' : 'down'}`),
+      cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
+    const actions = document.createElement('td');
+    if (view.controls) {
+      const fire = Object.assign(document.createElement('button'), { type: 'button', className: 'danger', textContent: `Burn ${site.name}` });
+      fire.disabled = !site.up;
+      fire.addEventListener('click', () => confirmAction('fire', site.name));
+      const rebuild = Object.assign(document.createElement('button'), { type: 'button', textContent: `Rebuild ${site.name}` });
+      rebuild.disabled = site.up;
+      rebuild.addEventListener('click', () => confirmAction('rebuild', site.name));
+      actions.append(fire, rebuild);
+    }
+    row.append(actions);
+    rows.append(row);
+  });
+  $('redundancy').textContent = view.fullyReplicated
+    ? 'Full redundancy: yes · 완전 이중화'
+    : `Full redundancy: no · 이중화 손상 (${view.behind.length} replicas behind)`;
+  $('redundancy').className = `redundancy ${view.fullyReplicated ? 'ok' : 'bad'}`;
+
+  const shards = $('shard-rows');
+  shards.replaceChildren();
+  for (const asset of view.assets) {
+    const row = document.createElement('tr');
+    for (const text of [asset.name, asset.leader ?? 'electing… · 선출 중', `${asset.replicas}/3`, String(asset.messages)]) {
+      row.append(Object.assign(document.createElement('td'), { textContent: text }));
+    }
+    shards.append(row);
+  }
+  const behind = $('behind');
+  behind.replaceChildren(...view.behind.map((b) => Object.assign(document.createElement('li'), { textContent: `${b.stream} at ${b.site}: ${b.reason}` })));
+  if (view.behind.length === 0) behind.append(Object.assign(document.createElement('li'), { textContent: 'none · 없음' }));
+
+  const events = $('events');
+  events.replaceChildren(...view.events.slice().reverse().map((e) => {
+    const item = document.createElement('li');
+    item.className = e.kind;
+    item.dataset.kind = e.kind;
+    item.textContent = `${new Date(e.at).toLocaleTimeString()} — ${e.text}`;
+    return item;
+  }));
+  if (view.events.length === 0) events.append(Object.assign(document.createElement('li'), { textContent: 'nothing yet · 아직 없음' }));
+
+  history.push({ at: Date.now(), messages: view.chatMessages, errors: view.errors, site: view.site });
+  while (history.length > 121) history.shift();
+  drawChart();
+}
+
+function drawChart() {
+  const chart = $('chart');
+  const rates = [];
+  for (let i = 1; i < history.length; i++) {
+    const seconds = Math.max(0.001, (history[i].at - history[i - 1].at) / 1000);
+    const sameSite = history[i].site === history[i - 1].site;
+    rates.push({ msgs: Math.max(0, (history[i].messages - history[i - 1].messages) / seconds), errs: sameSite ? Math.max(0, (history[i].errors - history[i - 1].errors) / seconds) : 0 });
+  }
+  const top = Math.max(10, ...rates.map((r) => Math.max(r.msgs, r.errs)));
+  const x = (i) => 40 + (i * 550) / 120;
+  const y = (v) => 185 - (v / top) * 170;
+  const line = (key, cls) => `<polyline class="${cls}" points="${rates.map((r, i) => `${x(i + 120 - rates.length)},${y(r[key])}`).join(' ')}"/>`;
+  chart.innerHTML = `<line class="grid" x1="40" y1="185" x2="590" y2="185"/><line class="grid" x1="40" y1="15" x2="590" y2="15"/>` +
+    `<text x="2" y="19">${top.toFixed(0)}</text><text x="2" y="189">0</text><text x="520" y="199">now · 지금</text>` +
+    line('msgs', 'msgs') + line('errs', 'errs');
+  const last = rates[rates.length - 1];
+  $('rate').textContent = last ? last.msgs.toFixed(1) : '0';
+  $('errors').textContent = last ? last.errs.toFixed(1) : '0';
+}
+
+function confirmAction(action, site) {
+  const dialog = $('confirm');
+  $('confirm-title').textContent = action === 'fire' ? `Burn ${site}?` : `Rebuild ${site}?`;
+  $('confirm-text').textContent = action === 'fire'
+    ? `Every process of ${site} is killed at once and its data deleted, as a fire would. · ${site}의 모든 프로세스를 죽이고 데이터를 지웁니다.`
+    : `${site} starts again empty and copies everything from the other sites. · ${site}를 비운 채로 다시 시작합니다.`;
+  dialog.returnValue = '';
+  dialog.onclose = async () => {
+    if (dialog.returnValue !== 'ok') return;
+    try {
+      const response = await call(`/api/console/sites/${encodeURIComponent(site)}/${action}`, { method: 'POST' });
+      if (!response.ok) $('redundancy').textContent = `${action} refused: HTTP ${response.status}`;
+    } catch (error) {
+      $('redundancy').textContent = `${action}: ${error.message}`;
+    }
+  };
+  dialog.showModal();
+}
+
+async function poll() {
+  try {
+    const view = await (await call('/api/console')).json();
+    render(view);
+  } catch {
+    $('site').textContent = 'No site answers · 응답하는 데이터센터 없음';
+  }
+  setTimeout(poll, 1000);
+}
+
+async function boot() {
+  try {
+    const here = await (await fetch('/api/sites', { signal: AbortSignal.timeout(4000) })).json();
+    const index = Math.max(0, here.sites.findIndex((s) => s.url === location.origin));
+    sites = [...here.sites.slice(index), ...here.sites.slice(0, index)];
+    localStorage.setItem('haetae.console.sites', JSON.stringify(sites));
+  } catch {
+    sites = JSON.parse(localStorage.getItem('haetae.console.sites') ?? '[]');
+  }
+  if (sites.length === 0) sites = [{ name: location.host, url: location.origin }];
+  poll();
+}
+
+boot();
