@@ -100,10 +100,11 @@ internal sealed class Friends(Buckets buckets, Accounts accounts, Func<Profiles>
     public async Task<bool> HasBlockedAsync(string owner, string other, CancellationToken cancellationToken) =>
         (await GetAsync(owner, cancellationToken)).Blocked.Contains(other);
 
+    /// <remarks>From the leader: a person who has just added a friend sees them in the list at once, at any site.</remarks>
     public async Task<FriendList> GetAsync(string owner, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        return (await social.TryGetAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
+        return (await social.TryGetFreshAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
     }
 
     public async Task<FriendList> ChangeAsync(string owner, Func<FriendList, FriendList> change, CancellationToken cancellationToken)

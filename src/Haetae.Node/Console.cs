@@ -75,6 +75,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
     private readonly MonitoringClient _monitoring = new();
     private readonly ConcurrentDictionary<string, bool> _up = new();
     private bool? _redundant;
+    private bool _degradedSeen;
 
     public ClusterStatus? Latest { get; private set; }
 
@@ -122,10 +123,15 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
             _up[site.Name] = up;
         }
 
-        if (_redundant is { } before && before != status.FullyReplicated)
+        // Start-up (not yet replicated, then replicated) is not news: only a loss seen here, and its end.
+        if (_redundant == true && !status.FullyReplicated)
         {
-            found.Add(new ConsoleEvent(now, "platform", status.FullyReplicated ? "redundant" : "degraded",
-                status.FullyReplicated ? "full redundancy is back" : "full redundancy lost"));
+            found.Add(new ConsoleEvent(now, "platform", "degraded", "full redundancy lost"));
+            _degradedSeen = true;
+        }
+        else if (_redundant == false && status.FullyReplicated && _degradedSeen)
+        {
+            found.Add(new ConsoleEvent(now, "platform", "redundant", "full redundancy is back"));
         }
 
         _redundant = status.FullyReplicated;

@@ -43,6 +43,22 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     }
 
     /// <summary>
+    /// The newest value (from the leader), so that a person reads what they have just written; during
+    /// an election, when no leader answers, the replica's value is the best there is.
+    /// </summary>
+    public async Task<Versioned<T>?> TryGetFreshAsync<T>(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GetFromLeaderAsync<T>(key, cancellationToken);
+        }
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            return await TryGetAsync<T>(key, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// The newest value of <paramref name="key"/> as the bucket's leader has it (null when absent), for
     /// reads that must not trail a write already acknowledged. Throws when no leader answers.
     /// </summary>

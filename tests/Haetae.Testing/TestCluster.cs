@@ -24,6 +24,8 @@ public sealed class TestCluster : IAsyncDisposable
 
     public LocalPlatform Platform { get; }
 
+    private ControlServer? _control;
+
     /// <summary>The folder to pass as `haetae --home` to reach this cluster from the CLI.</summary>
     public string Home { get; }
 
@@ -34,7 +36,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="nodeSettings">Extra configuration for every node, as environment variables.</param>
     public static async Task<TestCluster> StartAsync(
         bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false, bool withExchange = false,
-        IReadOnlyDictionary<string, string>? nodeSettings = null)
+        IReadOnlyDictionary<string, string>? nodeSettings = null, bool withControls = false)
     {
         DeleteFoldersOfDeadRuns();
         var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -49,11 +51,18 @@ public sealed class TestCluster : IAsyncDisposable
                 WithExchange = withExchange,
                 Log = log ?? (_ => { }),
                 NodeSettings = nodeSettings ?? new Dictionary<string, string>(),
+                ControlSocket = withControls ? spec.ControlSocketPath : null,
             };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);
             try
             {
+                if (withControls)
+                {
+                    // What `haetae up` serves: the console's fire and rebuild buttons go through it.
+                    cluster._control = await ControlServer.StartAsync(platform, cancellationToken);
+                }
+
                 if (!withNodes)
                 {
                     // Nodes provision the replicated assets; without them, the harness does what a node would.
@@ -107,6 +116,11 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_control is not null)
+        {
+            await _control.DisposeAsync();
+        }
+
         await Platform.DisposeAsync();
         if (Directory.Exists(Home))
         {

@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 // Where the local sites stand on the map (viewBox 300x360): Pangyo, Chuncheon, Ansan.
-const PLACES = { pangyo: [132, 118], chuncheon: [170, 88], ansan: [108, 128] };
+const PLACES = { pangyo: [150, 124, 'start'], chuncheon: [180, 84, 'start'], ansan: [104, 140, 'end'] };
 const history = []; // { at, messages, errors }
 let sites = [];
 let current = 0;
@@ -25,7 +25,7 @@ async function call(path, options = {}) {
 }
 
 function place(name, i) {
-  return PLACES[name] ?? [80 + (i * 60) % 180, 250 + Math.floor(i / 3) * 30];
+  return PLACES[name] ?? [110 + (i * 60) % 120, 250 + Math.floor(i / 3) * 30, 'start'];
 }
 
 function render(view) {
@@ -37,14 +37,15 @@ function render(view) {
   const rows = $('site-rows');
   rows.replaceChildren();
   view.sites.forEach((site, i) => {
-    const [x, y] = place(site.name, i);
+    const [x, y, anchor] = place(site.name, i);
     const g = document.createElementNS('http://www.w3.org/2000/svg', 'g');
     g.setAttribute('class', `mark ${site.up ? 'up' : 'down'}`);
     g.dataset.site = site.name;
     const circle = document.createElementNS('http://www.w3.org/2000/svg', 'circle');
     circle.setAttribute('cx', x); circle.setAttribute('cy', y); circle.setAttribute('r', site.up ? 9 : 11);
     const label = document.createElementNS('http://www.w3.org/2000/svg', 'text');
-    label.setAttribute('x', x + 14); label.setAttribute('y', y + 4);
+    label.setAttribute('x', anchor === 'end' ? x - 14 : x + 14); label.setAttribute('y', y + 4);
+    label.setAttribute('text-anchor', anchor);
     label.textContent = `${site.name} ${site.up ? `▲${site.leads}` : '✕ down'}`;
     g.append(circle, label);
     marks.append(g);
@@ -57,13 +58,13 @@ function render(view) {
       cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
     const actions = document.createElement('td');
     if (view.controls) {
-      const fire = Object.assign(document.createElement('button'), { type: 'button', className: 'danger', textContent: `Burn ${site.name}` });
-      fire.disabled = !site.up;
-      fire.addEventListener('click', () => confirmAction('fire', site.name));
-      const rebuild = Object.assign(document.createElement('button'), { type: 'button', textContent: `Rebuild ${site.name}` });
-      rebuild.disabled = site.up;
-      rebuild.addEventListener('click', () => confirmAction('rebuild', site.name));
-      actions.append(fire, rebuild);
+      // One action per site, the one that makes sense now: burn a running site, rebuild a burned one.
+      const action = site.up ? 'fire' : 'rebuild';
+      const button = Object.assign(document.createElement('button'), {
+        type: 'button', className: site.up ? 'danger' : '', textContent: `${site.up ? 'Burn' : 'Rebuild'} ${site.name}`,
+      });
+      button.addEventListener('click', () => confirmAction(action, site.name));
+      actions.append(button);
     }
     row.append(actions);
     rows.append(row);
