@@ -100,7 +100,9 @@ function showSite() {
 
 function translate() {
   document.documentElement.lang = state.lang;
-  $('lang').textContent = state.lang === 'ko' ? 'EN' : '한국어';
+  // The other language, named in itself (and marked as such for screen readers).
+  $('lang').textContent = state.lang === 'ko' ? 'English' : '한국어';
+  $('lang').lang = state.lang === 'ko' ? 'en' : 'ko';
   for (const element of document.querySelectorAll('[data-t]')) element.textContent = t(element.dataset.t);
   $('sign-out').textContent = t('signOut');
   $('console-link').textContent = t('console');
