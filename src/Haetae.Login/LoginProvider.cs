@@ -46,6 +46,7 @@ public static partial class LoginProvider
         services.AddHostedService(sp => sp.GetRequiredService<LoginKeyRing>());
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>>(sp => sp.GetRequiredService<LoginKeyRing>());
         services.AddSingleton<IOptionsChangeTokenSource<OpenIddictServerOptions>>(sp => sp.GetRequiredService<LoginKeyRing>());
+        services.AddHttpContextAccessor();
         services.AddSingleton<TokenStore>();
         services.AddSingleton<ClientRegistry>();
         services.AddExceptionHandler<LoginOutageHandler>();
@@ -98,6 +99,7 @@ public static partial class LoginProvider
                 // S256 only: "plain" would let whoever sees the authorization request redeem the code.
                 server.Configure(o => o.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
                 server.AddEventHandler(PointDiscoveryAtThisSite.Descriptor);
+                server.AddEventHandler(RejectConcurrentRefresh.Descriptor);
                 server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()
@@ -396,6 +398,41 @@ public static partial class LoginProvider
             context.JsonWebKeySetEndpoint = Here(context.JsonWebKeySetEndpoint);
             return ValueTask.CompletedTask;
         }
+    }
+}
+
+/// <summary>
+/// A refresh token redeemed at two sites at the same moment is used twice. OpenIddict lets the loser
+/// of that race through (it allows concurrent refreshes from one client); the promise here is that a
+/// reused refresh token is refused and revokes its chain, so the loser is refused and the chain,
+/// including what the winner was just issued, is revoked.
+/// </summary>
+internal sealed class RejectConcurrentRefresh(IOpenIddictTokenManager tokens) : IOpenIddictServerHandler<OpenIddictServerEvents.ProcessSignInContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.ProcessSignInContext>()
+            .UseScopedHandler<RejectConcurrentRefresh>()
+            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(OpenIddictServerEvents.ProcessSignInContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Token || !context.Request.IsRefreshTokenGrantType() ||
+            context.Transaction.GetHttpRequest()?.HttpContext.Items[TokenStore.LostRedemption] is not string authorizationId)
+        {
+            return;
+        }
+
+        if (authorizationId.Length > 0)
+        {
+            await foreach (var token in tokens.FindByAuthorizationIdAsync(authorizationId))
+            {
+                await tokens.TryRevokeAsync(token);
+            }
+        }
+
+        context.Reject(Errors.InvalidGrant, "The refresh token was used twice at the same moment; its chain is revoked.");
     }
 }
 

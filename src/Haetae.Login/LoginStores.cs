@@ -457,8 +457,12 @@ internal sealed class AuthorizationStore(Buckets buckets, IServiceProvider servi
     }
 }
 
-internal sealed class TokenStore(Buckets buckets) : KvStore<LoginToken>(buckets, Assets.LoginTokensBucket, "token"), IOpenIddictTokenStore<LoginToken>
+internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHttpContextAccessor? http = null)
+    : KvStore<LoginToken>(buckets, Assets.LoginTokensBucket, "token"), IOpenIddictTokenStore<LoginToken>
 {
+    /// <summary>Set on the request that lost a redemption race; the value is the token's authorization id.</summary>
+    public const string LostRedemption = "haetae.login.lost-redemption";
+
     /// <summary>Tokens issued without an authorization (client credentials) share this key part.</summary>
     private const string NoAuthorization = "none";
 
@@ -588,6 +592,11 @@ internal sealed class TokenStore(Buckets buckets) : KvStore<LoginToken>(buckets,
     public override async ValueTask UpdateAsync(LoginToken token, CancellationToken cancellationToken)
     {
         await IndexReferenceAsync(token, cancellationToken);
+        if (token.Status == OpenIddictConstants.Statuses.Redeemed && !token.RedemptionClaimed)
+        {
+            await ClaimRedemptionAsync(token, cancellationToken);
+        }
+
         try
         {
             await Entities.UpdateAsync(token, cancellationToken);
@@ -614,6 +623,45 @@ internal sealed class TokenStore(Buckets buckets) : KvStore<LoginToken>(buckets,
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One redemption per code or refresh token, even when sites redeem it at the same instant.
+    /// nats-server 2.9.10 checks a compare-and-set's expected revision against what it has stored, not
+    /// against writes still being replicated, so two updates expecting the same revision can both pass
+    /// (seen in CI: three sites redeeming one code, two succeeded). So each redeemer first appends a
+    /// claim (claim.TOKEN.NONCE) and, once it is acknowledged, asks the leader for the first claim of
+    /// that token: the log's order is consensus, so every redeemer sees the same first claim, and only
+    /// its author goes on. The others fail as a lost compare-and-set would.
+    /// </summary>
+    private async ValueTask ClaimRedemptionAsync(LoginToken token, CancellationToken cancellationToken)
+    {
+        var claims = $"$KV.{Assets.LoginTokensBucket}.claim.{EntityBucket<LoginToken>.KeyPartOf(token.Id!.Replace('.', '_'))}";
+        var ack = await EntityBucket<LoginToken>.ThroughElectionsAsync(
+            async () => await Buckets.JetStream.PublishAsync($"{claims}.{EntityBucket<LoginToken>.NewId()}", token.Id, cancellationToken: cancellationToken),
+            cancellationToken);
+        if (ack.Error is { } error)
+        {
+            throw new NATS.Client.JetStream.NatsJSApiException(error);
+        }
+        var first = await EntityBucket<LoginToken>.ThroughElectionsAsync(async () =>
+        {
+            var stream = await Buckets.JetStream.GetStreamAsync($"KV_{Assets.LoginTokensBucket}", cancellationToken: cancellationToken);
+            return await stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { NextBySubj = $"{claims}.*", Seq = 1 }, cancellationToken);
+        }, cancellationToken);
+        if (first.Message.Seq != ack.Seq)
+        {
+            // OpenIddict ignores a lost redemption of a refresh token (it allows concurrent refreshes);
+            // RejectConcurrentRefresh reads this and treats it as the reuse it is.
+            if (http?.HttpContext is { } context)
+            {
+                context.Items[LostRedemption] = token.AuthorizationId ?? "";
+            }
+
+            throw new OpenIddictExceptions.ConcurrencyException($"token {token.Id} was redeemed at another site at the same moment.");
+        }
+
+        token.RedemptionClaimed = true;
     }
 
     public override async ValueTask DeleteAsync(LoginToken token, CancellationToken cancellationToken)

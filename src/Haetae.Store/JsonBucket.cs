@@ -170,4 +170,6 @@ public sealed class Buckets(NATS.Client.JetStream.INatsJSContext js)
     }
 
     public INatsKVContext Context => _kv;
+
+    public NATS.Client.JetStream.INatsJSContext JetStream => js;
 }

@@ -1,0 +1,121 @@
+using Haetae.Testing;
+using Microsoft.Playwright;
+
+namespace Haetae.Web.Tests;
+
+/// <summary>The rest of the web app in a real browser: a group chat, unread counts, a photo, and a hidden profile.</summary>
+public sealed class BrowserChatTests
+{
+    private const float Phase = 60_000;
+    private const string Password = "correct horse battery";
+
+    /// <summary>A 2x2 PNG.</summary>
+    private static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4IScHRAwQCgAfJgQRoo8irwAAAABJRU5ErkJggg==");
+
+    [Fact]
+    public async Task A_group_chat_with_unread_counts_a_photo_and_a_profile_only_one_friend_sees()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Browsers.LaunchAsync(playwright);
+        var pages = new List<IPage>();
+        for (var i = 0; i < 3; i++)
+        {
+            var context = await browser.NewContextAsync(new() { Locale = i == 0 ? "ko-KR" : "en-GB" });
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(cluster.Spec.Sites[i].NodeUri.ToString());
+            pages.Add(page);
+        }
+
+        var (minji, jun, sora) = (pages[0], pages[1], pages[2]);
+        try
+        {
+            var minjiId = await SignUpAsync(minji, "민지");
+            var junId = await SignUpAsync(jun, "Jun");
+            var soraId = await SignUpAsync(sora, "Sora");
+            await AddFriendAsync(minji, junId, "Jun");
+            await AddFriendAsync(minji, soraId, "Sora");
+            await AddFriendAsync(jun, minjiId, "민지");
+            await AddFriendAsync(sora, minjiId, "민지");
+
+            // A group of three, with a title.
+            await minji.GetByLabel("Jun").CheckAsync();
+            await minji.GetByLabel("Sora").CheckAsync();
+            await minji.Locator("#chat-title").FillAsync("우리 모임");
+            await minji.Locator("#new-chat-form button[type=submit]").ClickAsync();
+            await Assertions.Expect(minji.Locator("#chat-title-h")).ToHaveTextAsync("우리 모임", new() { Timeout = Phase });
+            await SendAsync(minji, "모두 안녕!");
+            await SendAsync(minji, "두 번째 메시지");
+
+            // Jun has not opened it: two unread. Opening it reads them.
+            var junsChat = jun.Locator(".chat-item", new() { HasText = "우리 모임" });
+            await Assertions.Expect(junsChat.Locator(".badge")).ToHaveTextAsync("2", new() { Timeout = Phase });
+            await junsChat.ClickAsync();
+            await Assertions.Expect(jun.Locator("#messages")).ToContainTextAsync("두 번째 메시지", new() { Timeout = Phase });
+            await Assertions.Expect(junsChat.Locator(".badge")).ToHaveCountAsync(0, new() { Timeout = Phase });
+            // Minji sees that one of the two others has read it.
+            await Assertions.Expect(minji.Locator("#messages li.mine").Last).ToContainTextAsync("1 안 읽음", new() { Timeout = Phase });
+
+            // A photo.
+            await minji.Locator("#photo").SetInputFilesAsync(new FilePayload { Name = "dot.png", MimeType = "image/png", Buffer = Png });
+            await minji.Locator("#send").ClickAsync();
+            var photo = jun.Locator("#messages img.photo");
+            await Assertions.Expect(photo).ToHaveCountAsync(1, new() { Timeout = Phase });
+            await Assertions.Expect(photo).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"), new() { Timeout = Phase });
+            Assert.Equal(2, await photo.EvaluateAsync<int>("img => img.naturalWidth"));
+
+            // A second profile that only Sora is shown.
+            await minji.Locator("#open-profiles").ClickAsync();
+            await minji.Locator("#add-profile").ClickAsync();
+            var extra = minji.Locator(".profile-editor").Nth(1);
+            await Assertions.Expect(extra).ToBeVisibleAsync(new() { Timeout = Phase });
+            await extra.Locator("input[name=displayName]").FillAsync("회사의 민지");
+            await extra.Locator("button[type=submit]").ClickAsync();
+            await Assertions.Expect(minji.Locator(".profile-editor").Nth(1).Locator("h3")).ToHaveTextAsync("회사의 민지", new() { Timeout = Phase });
+            await minji.Locator(".profile-editor").Nth(1).GetByLabel("Sora").CheckAsync();
+
+            var sorasChat = sora.Locator(".chat-item", new() { HasText = "우리 모임" });
+            await sorasChat.ClickAsync(new() { Timeout = Phase });
+            await Assertions.Expect(sora.Locator("#messages")).ToContainTextAsync("회사의 민지", new() { Timeout = Phase });
+            await jun.ReloadAsync();
+            await jun.Locator(".chat-item", new() { HasText = "우리 모임" }).ClickAsync(new() { Timeout = Phase });
+            await Assertions.Expect(jun.Locator("#messages")).ToContainTextAsync("민지", new() { Timeout = Phase });
+            await Assertions.Expect(jun.Locator("#messages")).Not.ToContainTextAsync("회사의 민지");
+        }
+        catch
+        {
+            for (var i = 0; i < pages.Count; i++)
+            {
+                await Screenshots.TakeAsync(pages[i], $"failed-chat-{i}");
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task<string> SignUpAsync(IPage page, string name)
+    {
+        await page.Locator("#up-name").FillAsync(name);
+        await page.Locator("#up-login").FillAsync($"{Guid.NewGuid():N}@example.com");
+        await page.Locator("#up-password").FillAsync(Password);
+        await page.Locator("#sign-up-form button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("#app")).ToBeVisibleAsync(new() { Timeout = Phase });
+        return (await page.Locator("#me-id").InnerTextAsync()).Trim();
+    }
+
+    private static async Task AddFriendAsync(IPage page, string id, string name)
+    {
+        await page.Locator("#friend-who").FillAsync(id);
+        await page.Locator("#add-friend-form button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("#friend-list")).ToContainTextAsync(name, new() { Timeout = Phase });
+    }
+
+    private static async Task SendAsync(IPage page, string text)
+    {
+        await page.Locator("#draft").FillAsync(text);
+        await page.Locator("#send").ClickAsync();
+        await Assertions.Expect(page.Locator("#messages li:not(.pending)")).ToContainTextAsync([text], new() { Timeout = Phase });
+    }
+}
