@@ -49,9 +49,9 @@ public sealed class BrowserChatTests
             await SendAsync(minji, "모두 안녕!");
             await SendAsync(minji, "두 번째 메시지");
 
-            // Jun has not opened it: two unread. Opening it reads them.
+            // Jun has not opened it: three unread (the group's "joined" notice and two messages). Opening it reads them.
             var junsChat = jun.Locator(".chat-item", new() { HasText = "우리 모임" });
-            await Assertions.Expect(junsChat.Locator(".badge")).ToHaveTextAsync("2", new() { Timeout = Phase });
+            await Assertions.Expect(junsChat.Locator(".badge")).ToHaveTextAsync("3", new() { Timeout = Phase });
             await junsChat.ClickAsync();
             await Assertions.Expect(jun.Locator("#messages")).ToContainTextAsync("두 번째 메시지", new() { Timeout = Phase });
             await Assertions.Expect(junsChat.Locator(".badge")).ToHaveCountAsync(0, new() { Timeout = Phase });
