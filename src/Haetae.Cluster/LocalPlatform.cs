@@ -47,6 +47,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     private readonly MonitoringClient _monitoring = new();
     private readonly string? _nodeDll;
     private readonly List<LinkProxy> _links = [];
+    private readonly List<string> _nudges = [];
     private bool _disposed;
 
     private LocalPlatform(PlatformSpec spec, LocalPlatformOptions options)
@@ -271,7 +272,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new PlatformException($"{phase} did not finish within {timeout.TotalSeconds:0} s: {Explain(last)}");
+            var nudges = _nudges.Count == 0 ? "" : $" (stalled replicas nudged {_nudges.Count} times; last: {_nudges[^1]})";
+            throw new PlatformException($"{phase} did not finish within {timeout.TotalSeconds:0} s: {Explain(last)}{nudges}");
         }
     }
 
@@ -286,9 +288,10 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     /// </summary>
     private async Task NudgeStalledReplicasAsync(ClusterStatus status, Dictionary<(string Site, string Stream), Stopwatch> stalled, CancellationToken cancellationToken)
     {
+        // The health error can name more than one stream ("...' is not current; *@site JetStream stream '...").
         var now = status.Sites
-            .Where(s => s.ServerHealth?.Error is { } error && NotCurrentStream().IsMatch(error))
-            .Select(s => (Site: s.Name, Stream: NotCurrentStream().Match(s.ServerHealth!.Error!).Groups["stream"].Value))
+            .Where(s => s.ServerHealth?.Error is not null)
+            .SelectMany(s => NotCurrentStream().Matches(s.ServerHealth!.Error!).Select(m => (Site: s.Name, Stream: m.Groups["stream"].Value)))
             .ToHashSet();
         foreach (var gone in stalled.Keys.Where(k => !now.Contains(k)).ToList())
         {
@@ -313,17 +316,21 @@ public sealed partial class LocalPlatform : IAsyncDisposable
                         Url = Spec.ClientUrls(running.Name)[0],
                         AuthOpts = NATS.Client.Core.NatsAuthOpts.Default with { Username = PlatformSecrets.AppUser, Password = Spec.Secrets.AppPassword },
                     });
-                    await connection.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.LEADER.STEPDOWN.{key.Stream}", [], cancellationToken: cancellationToken);
+                    var reply = await connection.RequestAsync<byte[], string>($"$JS.API.STREAM.LEADER.STEPDOWN.{key.Stream}", [], cancellationToken: cancellationToken);
+                    var note = $"{key.Site}: {key.Stream} not current for {StalledReplica.TotalSeconds:0} s, leader asked to step down: {reply.Data}";
+                    _options.Log(note);
+                    _nudges.Add(note);
                 }
                 catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
                 {
                     _options.Log($"{key.Site}: stepping down the leader of {key.Stream} failed: {e.Message}");
+                    _nudges.Add($"{key.Site}: stepping down the leader of {key.Stream} failed: {e.Message}");
                 }
             }
         }
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex("^JetStream stream '[^ ]+ > (?<stream>[A-Za-z0-9_-]+)' is not current$")]
+    [System.Text.RegularExpressions.GeneratedRegex("JetStream stream '[^ ']+ > (?<stream>[A-Za-z0-9_-]+)' is not current")]
     private static partial System.Text.RegularExpressions.Regex NotCurrentStream();
 
     private static string Explain(ClusterStatus? status)

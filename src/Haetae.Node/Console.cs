@@ -76,6 +76,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
     private readonly ConcurrentDictionary<string, bool> _up = new();
     private bool? _redundant;
     private bool _degradedSeen;
+    private readonly List<ConsoleEvent> _pending = [];
 
     public ClusterStatus? Latest { get; private set; }
 
@@ -135,7 +136,11 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
         }
 
         _redundant = status.FullyReplicated;
-        if (found.Count == 0)
+
+        // Kept until stored: a fire often takes the console bucket's leader with it, and the write
+        // waits for the election (the next tick tries again).
+        _pending.AddRange(found);
+        if (_pending.Count == 0)
         {
             return;
         }
@@ -144,11 +149,10 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
         await bucket.UpdateAsync<ConsoleEvents>("events", current =>
         {
             var events = current?.Events.ToList() ?? [];
-            foreach (var e in found)
+            foreach (var e in _pending)
             {
                 // Another node saw the same transition first: its event stands.
-                var last = events.LastOrDefault(x => x.Site == e.Site);
-                if (last?.Kind != e.Kind || e.At - last.At > TimeSpan.FromMinutes(10) && last.Kind != e.Kind)
+                if (events.LastOrDefault(x => x.Site == e.Site)?.Kind != e.Kind)
                 {
                     events.Add(e);
                 }
@@ -156,6 +160,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
 
             return new ConsoleEvents([.. events.TakeLast(ConsoleEvents.Kept)]);
         }, cancellationToken);
+        _pending.Clear();
     }
 
     public async Task<IReadOnlyList<ConsoleEvent>> EventsAsync(CancellationToken cancellationToken)
