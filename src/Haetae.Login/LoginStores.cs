@@ -627,9 +627,10 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
 
     /// <summary>
     /// One redemption per code or refresh token, even when sites redeem it at the same instant.
-    /// nats-server 2.9.10 checks a compare-and-set's expected revision against what it has stored, not
-    /// against writes still being replicated, so two updates expecting the same revision can both pass
-    /// (seen in CI: three sites redeeming one code, two succeeded). So each redeemer first appends a
+    /// The compare-and-set alone did not ensure it: in CI, three sites redeeming one code at once got
+    /// two successes. Why is not pinned down; the likely suspect is nats-server 2.9.10 checking an
+    /// expected revision against what it has stored, not against writes still replicating. So each
+    /// redeemer first appends a
     /// claim (claim.TOKEN.NONCE) and, once it is acknowledged, asks the leader for the first claim of
     /// that token: the log's order is consensus, so every redeemer sees the same first claim, and only
     /// its author goes on. The others fail as a lost compare-and-set would.
