@@ -462,7 +462,13 @@ async function onFrame(frame) {
     renderChats();
     renderMessages();
   } else if (frame.type === 'live') {
+    // The socket is (re)connected. Messages missed while it was down came with the resume; read
+    // receipts and unread counts that changed meanwhile are read again.
     showSite();
+    try {
+      await loadChats();
+      if (state.open) { await loadReceipts(state.open); renderMessages(); }
+    } catch { /* the next frame or reconnect tries again */ }
   }
 }
 
@@ -617,6 +623,13 @@ async function boot() {
   $('close-profiles').addEventListener('click', () => { $('profiles').hidden = true; });
   $('add-profile').addEventListener('click', addProfile);
   document.addEventListener('visibilitychange', () => { if (state.open) markRead(state.open); });
+  // Receipts come as realtime frames; a frame lost in a socket's last moments is made up for here.
+  setInterval(async () => {
+    if (!state.open || document.hidden) return;
+    const before = JSON.stringify([...(state.receipts.get(state.open) ?? new Map())]);
+    try { await loadReceipts(state.open); } catch { return; }
+    if (JSON.stringify([...state.receipts.get(state.open)]) !== before) renderMessages();
+  }, 5000);
   if (state.token) {
     try { await start(); } catch { /* signed out or no site: the sign-in form stays */ }
   }
