@@ -222,10 +222,14 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     }
 
     /// <summary>The chats <paramref name="caller"/> is a member of, without building their views.</summary>
+    /// <remarks>
+    /// The index is read from the leader: a device that connects right after a chat was created (at any
+    /// site) must follow it, or it misses that chat's receipts until it reconnects (seen in a browser test).
+    /// </remarks>
     public async Task<IReadOnlyList<ChatRecord>> MembershipsAsync(string caller, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var index = (await chats.TryGetAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
+        var index = (await chats.TryGetFreshAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
         var records = await Task.WhenAll(index.Select(id => chats.TryGetAsync<ChatRecord>($"chat.{id}", cancellationToken)));
         return [.. records.Where(r => r is not null && r.Value.Members.Contains(caller)).Select(r => r!.Value)];
     }
