@@ -25,6 +25,14 @@ internal static partial class ClientRules
     [GeneratedRegex("^[a-z][a-z0-9_.-]{1,63}$")]
     private static partial Regex ScopePattern();
 
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{1,63}$")]
+    private static partial Regex AudiencePattern();
+
+    public static string Audience(string? audience) =>
+        audience?.Trim() is { } trimmed && AudiencePattern().IsMatch(trimmed)
+            ? trimmed
+            : throw ApiProblem.BadRequest("audience must be 2 to 64 characters (a-z, 0-9, '.', '_', '-')");
+
     private static readonly ImmutableArray<string> StandardScopes = [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess];
 
     public static string ClientId(string? clientId) =>
@@ -182,11 +190,7 @@ internal sealed class ClientRegistry(IOpenIddictApplicationManager applications,
     public async Task<ScopeView> PutScopeAsync(string name, ScopeRegistration registration, CancellationToken cancellationToken)
     {
         name = ClientRules.ScopeName(name);
-        var audience = registration.Audience?.Trim() ?? "";
-        if (!Regex.IsMatch(audience, "^[a-z0-9][a-z0-9._-]{1,63}$"))
-        {
-            throw ApiProblem.BadRequest("audience must be 2 to 64 characters (a-z, 0-9, '.', '_', '-')");
-        }
+        var audience = ClientRules.Audience(registration.Audience);
 
         var displayName = registration.DisplayName?.Trim() is { Length: > 0 and <= 64 } d ? d : name;
         var descriptor = new OpenIddictScopeDescriptor { Name = name, DisplayName = displayName, Resources = { audience } };

@@ -110,6 +110,41 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
         }
     }
 
+    /// <summary>
+    /// Stores a change; a revocation wins over any change it raced with: on a compare-and-set conflict it
+    /// is applied again to the newest copy. Any other change that loses the race fails, which is what
+    /// makes a code or refresh token redeemable once.
+    /// </summary>
+    public async ValueTask UpdateLettingRevocationWinAsync(T entity, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await UpdateAsync(entity, cancellationToken);
+        }
+        catch (OpenIddictExceptions.ConcurrencyException) when (((IRevocable)entity).Status == OpenIddictConstants.Statuses.Revoked)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var current = await FindAsync(entity.Id!, cancellationToken);
+                if (current is null || ((IRevocable)current).Status == OpenIddictConstants.Statuses.Revoked)
+                {
+                    return;
+                }
+
+                ((IRevocable)current).Status = OpenIddictConstants.Statuses.Revoked;
+                try
+                {
+                    await UpdateAsync(current, cancellationToken);
+                    entity.Revision = current.Revision;
+                    return;
+                }
+                catch (OpenIddictExceptions.ConcurrencyException) when (attempt < 20)
+                {
+                }
+            }
+        }
+    }
+
     public async ValueTask DeleteAsync(T entity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(entity.Id);

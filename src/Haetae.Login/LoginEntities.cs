@@ -3,6 +3,12 @@ using System.Text.Json;
 
 namespace Haetae.Login;
 
+/// <summary>An entity with a status that a revocation sets (grants and tokens).</summary>
+internal interface IRevocable
+{
+    string? Status { get; set; }
+}
+
 /// <summary>A registered client application (app.ID in the login-clients bucket; client.CLIENT ID points at it).</summary>
 internal sealed class LoginApplication : LoginEntity
 {
@@ -40,7 +46,7 @@ internal sealed class LoginScope : LoginEntity
 /// A person's consent to a client, or the ad-hoc grant behind one sign-in (authz.SUBJECT.RANDOM in the
 /// login-grants bucket: the subject is in the key, so "this person's grants" is one key filter).
 /// </summary>
-internal sealed class LoginAuthorization : LoginEntity
+internal sealed class LoginAuthorization : LoginEntity, IRevocable
 {
     public string? ApplicationId { get; set; }
     public DateTimeOffset? CreationDate { get; set; }
@@ -55,7 +61,7 @@ internal sealed class LoginAuthorization : LoginEntity
 /// An issued code or token (token.AUTHORIZATION.RANDOM in the login-tokens bucket: the authorization is
 /// in the key, so a replay revokes the whole chain by one key filter).
 /// </summary>
-internal sealed class LoginToken : LoginEntity
+internal sealed class LoginToken : LoginEntity, IRevocable
 {
     public string? ApplicationId { get; set; }
     public string? AuthorizationId { get; set; }

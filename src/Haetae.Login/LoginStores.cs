@@ -126,6 +126,12 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
         names.ToDictionary(p => p.Key.Name, p => p.Value);
 
     protected static ValueTask<TValue> Done<TValue>(TValue value) => ValueTask.FromResult(value);
+
+    protected static ValueTask Set(Action set)
+    {
+        set();
+        return ValueTask.CompletedTask;
+    }
 }
 
 internal sealed class ApplicationStore(Buckets buckets) : KvStore<LoginApplication>(buckets, Assets.LoginClientsBucket, "app"), IOpenIddictApplicationStore<LoginApplication>
@@ -224,12 +230,6 @@ internal sealed class ApplicationStore(Buckets buckets) : KvStore<LoginApplicati
     public ValueTask SetRequirementsAsync(LoginApplication application, ImmutableArray<string> requirements, CancellationToken cancellationToken) => Set(() => application.Requirements = requirements);
 
     public ValueTask SetSettingsAsync(LoginApplication application, ImmutableDictionary<string, string> settings, CancellationToken cancellationToken) => Set(() => application.Settings = settings);
-
-    private static ValueTask Set(Action set)
-    {
-        set();
-        return ValueTask.CompletedTask;
-    }
 }
 
 internal sealed class ScopeStore(Buckets buckets) : KvStore<LoginScope>(buckets, Assets.LoginClientsBucket, "scope"), IOpenIddictScopeStore<LoginScope>
@@ -304,12 +304,6 @@ internal sealed class ScopeStore(Buckets buckets) : KvStore<LoginScope>(buckets,
     public ValueTask SetPropertiesAsync(LoginScope scope, ImmutableDictionary<string, JsonElement> properties, CancellationToken cancellationToken) => Set(() => scope.Properties = properties);
 
     public ValueTask SetResourcesAsync(LoginScope scope, ImmutableArray<string> resources, CancellationToken cancellationToken) => Set(() => scope.Resources = resources);
-
-    private static ValueTask Set(Action set)
-    {
-        set();
-        return ValueTask.CompletedTask;
-    }
 }
 
 internal sealed class AuthorizationStore(Buckets buckets, IServiceProvider services) : KvStore<LoginAuthorization>(buckets, Assets.LoginGrantsBucket, "authz"), IOpenIddictAuthorizationStore<LoginAuthorization>
@@ -398,35 +392,8 @@ internal sealed class AuthorizationStore(Buckets buckets, IServiceProvider servi
     }
 
     /// <summary>A revocation wins over any change it raced with: it is applied again to the newest copy.</summary>
-    public override async ValueTask UpdateAsync(LoginAuthorization authorization, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Entities.UpdateAsync(authorization, cancellationToken);
-        }
-        catch (OpenIddictExceptions.ConcurrencyException) when (authorization.Status == OpenIddictConstants.Statuses.Revoked)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var current = await Entities.FindAsync(authorization.Id!, cancellationToken);
-                if (current is null || current.Status == OpenIddictConstants.Statuses.Revoked)
-                {
-                    return;
-                }
-
-                current.Status = OpenIddictConstants.Statuses.Revoked;
-                try
-                {
-                    await Entities.UpdateAsync(current, cancellationToken);
-                    authorization.Revision = current.Revision;
-                    return;
-                }
-                catch (OpenIddictExceptions.ConcurrencyException) when (attempt < 20)
-                {
-                }
-            }
-        }
-    }
+    public override ValueTask UpdateAsync(LoginAuthorization authorization, CancellationToken cancellationToken) =>
+        Entities.UpdateLettingRevocationWinAsync(authorization, cancellationToken);
 
     public ValueTask SetApplicationIdAsync(LoginAuthorization authorization, string? identifier, CancellationToken cancellationToken) => Set(() => authorization.ApplicationId = identifier);
 
@@ -449,12 +416,6 @@ internal sealed class AuthorizationStore(Buckets buckets, IServiceProvider servi
     }
 
     public ValueTask SetTypeAsync(LoginAuthorization authorization, string? type, CancellationToken cancellationToken) => Set(() => authorization.Type = type);
-
-    private static ValueTask Set(Action set)
-    {
-        set();
-        return ValueTask.CompletedTask;
-    }
 }
 
 internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHttpContextAccessor? http = null)
@@ -597,32 +558,7 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
             await ClaimRedemptionAsync(token, cancellationToken);
         }
 
-        try
-        {
-            await Entities.UpdateAsync(token, cancellationToken);
-        }
-        catch (OpenIddictExceptions.ConcurrencyException) when (token.Status == OpenIddictConstants.Statuses.Revoked)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var current = await Entities.FindAsync(token.Id!, cancellationToken);
-                if (current is null || current.Status == OpenIddictConstants.Statuses.Revoked)
-                {
-                    return;
-                }
-
-                current.Status = OpenIddictConstants.Statuses.Revoked;
-                try
-                {
-                    await Entities.UpdateAsync(current, cancellationToken);
-                    token.Revision = current.Revision;
-                    return;
-                }
-                catch (OpenIddictExceptions.ConcurrencyException) when (attempt < 20)
-                {
-                }
-            }
-        }
+        await Entities.UpdateLettingRevocationWinAsync(token, cancellationToken);
     }
 
     /// <summary>
@@ -703,10 +639,4 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
     public ValueTask SetSubjectAsync(LoginToken token, string? subject, CancellationToken cancellationToken) => Set(() => token.Subject = subject);
 
     public ValueTask SetTypeAsync(LoginToken token, string? type, CancellationToken cancellationToken) => Set(() => token.Type = type);
-
-    private static ValueTask Set(Action set)
-    {
-        set();
-        return ValueTask.CompletedTask;
-    }
 }
