@@ -32,6 +32,8 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     /// <summary>Longer than the engine's elections (4 to 9 s with nats-server 2.9.10).</summary>
     public static readonly TimeSpan ElectionBudget = TimeSpan.FromSeconds(15);
 
+    private static readonly TimeSpan ListingTimeout = TimeSpan.FromSeconds(5);
+
     public string Key(string id) => $"{kind}.{id}";
 
     public async ValueTask<T?> FindAsync(string id, CancellationToken cancellationToken)
@@ -57,10 +59,14 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     {
         var keys = await ThroughElectionsAsync(async () =>
         {
+            // A key listing is a consumer that runs until it has caught up; unlike a request it has no
+            // time-out of its own, so each attempt gets one (a token request once waited 100 s in CI).
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(ListingTimeout);
             var list = new List<string>();
             try
             {
-                await foreach (var key in (await buckets.GetAsync(bucket)).KeysAsync($"{kind}.{idFilter}", cancellationToken))
+                await foreach (var key in (await buckets.GetAsync(bucket)).KeysAsync($"{kind}.{idFilter}", attempt.Token))
                 {
                     list.Add(key);
                 }
@@ -68,6 +74,10 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
             catch (NatsKVException e) when (e.Message.Contains("no keys", StringComparison.OrdinalIgnoreCase))
             {
                 // An empty bucket answers "no keys found": that is an empty list.
+            }
+            catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"listing {kind}.{idFilter} took longer than {ListingTimeout.TotalSeconds:0} s");
             }
 
             return list;
