@@ -11,7 +11,7 @@ internal static class StatusReport
         var text = new StringBuilder();
         text.AppendLine($"JetStream meta leader: {status.MetaLeader ?? "none (no quorum?)"}");
         text.AppendLine();
-        text.AppendLine($"{"site",-12} {"state",-8} {"processes",-42} {"leaders (streams/kv/obj)",-25} health");
+        text.AppendLine($"{"site",-12} {"state",-8} {"nats-server",-18} {"processes",-42} {"leaders (streams/kv/obj)",-25} health");
         foreach (var site in status.Sites)
         {
             var state = site.Up ? "up" : site.State == SiteState.Running ? "down" : site.State.ToString().ToLowerInvariant();
@@ -23,9 +23,11 @@ internal static class StatusReport
                 { Ok: true } => site.NodeReady ? "ok" : "server ok, node not ready",
                 { Error: var e } => e ?? "unhealthy",
             };
-            text.AppendLine($"{site.Name,-12} {state,-8} {processes,-42} {leaders,-25} {health}");
+            var server = site.ServerVersion is null ? "-" : $"{site.ServerVersion} {(site.SyncAlways == true ? "fsync" : "lazy")}";
+            text.AppendLine($"{site.Name,-12} {state,-8} {server,-18} {processes,-42} {leaders,-25} {health}");
         }
 
+        text.AppendLine("(nats-server: its version, and \"fsync\" when every write is on its disk before it is acknowledged)");
         text.AppendLine();
         if (status.Behind.Count == 0 && status.MissingAssets.Count == 0)
         {

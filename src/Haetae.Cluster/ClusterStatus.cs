@@ -31,7 +31,9 @@ public sealed record SiteStatus(
     bool NodeReady,
     int StreamLeaders,
     int KvLeaders,
-    int ObjectStoreLeaders)
+    int ObjectStoreLeaders,
+    string? ServerVersion = null,
+    bool? SyncAlways = null)
 {
     public bool Up => State == SiteState.Running && ServerAnswers && Processes.All(p => p.Alive);
 }
@@ -43,7 +45,7 @@ public sealed record AssetPlacement(string Stream, string? Leader, IReadOnlyList
 public sealed record LaggingReplica(string Stream, string Site, string Reason);
 
 /// <summary>What one site's endpoints answered (null: did not answer).</summary>
-public sealed record SiteReading(SiteDescription Site, JetStreamReport? Jsz, ServerHealth? Health, bool NodeReady);
+public sealed record SiteReading(SiteDescription Site, JetStreamReport? Jsz, ServerHealth? Health, bool NodeReady, ServerInfo? Info = null);
 
 /// <summary>One reading of the whole platform, taken from every server's monitoring endpoint.</summary>
 public sealed record ClusterStatus(
@@ -81,7 +83,8 @@ public sealed record ClusterStatus(
             var jsz = monitoring.TryGetJetStreamAsync(site.Spec, cancellationToken);
             var health = monitoring.TryGetServerHealthAsync(site.Spec, cancellationToken);
             var ready = checkNodes ? monitoring.IsNodeHealthyAsync(site.Spec, "/readyz", cancellationToken) : Task.FromResult(false);
-            return new SiteReading(site, await jsz, await health, await ready);
+            var info = monitoring.TryGetServerInfoAsync(site.Spec, cancellationToken);
+            return new SiteReading(site, await jsz, await health, await ready, await info);
         }));
         return Compute(readings);
     }
@@ -157,7 +160,9 @@ public sealed record ClusterStatus(
                 r.NodeReady,
                 StreamLeaders: led.Count(s => !s.StartsWith("KV_", StringComparison.Ordinal) && !s.StartsWith("OBJ_", StringComparison.Ordinal)),
                 KvLeaders: led.Count(s => s.StartsWith("KV_", StringComparison.Ordinal)),
-                ObjectStoreLeaders: led.Count(s => s.StartsWith("OBJ_", StringComparison.Ordinal)));
+                ObjectStoreLeaders: led.Count(s => s.StartsWith("OBJ_", StringComparison.Ordinal)),
+                ServerVersion: r.Info?.Version,
+                SyncAlways: r.Jsz?.Config?.SyncAlways);
         }).ToList();
 
         return new ClusterStatus(metaLeader, sites, placements, behind, missing);

@@ -18,8 +18,8 @@ public sealed class LocalPlatformOptions
     /// <summary>Extra configuration for every node, as environment variables (for example Haetae__Login__RotateKeysEvery).</summary>
     public IReadOnlyDictionary<string, string> NodeSettings { get; set; } = new Dictionary<string, string>();
 
-    /// <summary>The nats-server program. Default "nats-server" on PATH.</summary>
-    public string NatsServer { get; set; } = "nats-server";
+    /// <summary>The nats-server program. Default <see cref="NatsServerBinary.Locate"/> (HAETAE_NATS_SERVER, or nats-server on PATH).</summary>
+    public string NatsServer { get; set; } = NatsServerBinary.Locate();
 
     /// <summary>How long start-up may take before it fails, naming what was not ready. Default 60 s.</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -68,6 +68,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     /// <summary>Starts every site and waits until the platform is ready (meta leader elected, every node ready).</summary>
     public static async Task<LocalPlatform> StartAsync(PlatformSpec spec, LocalPlatformOptions options, CancellationToken cancellationToken)
     {
+        await NatsServerBinary.CheckAsync(options.NatsServer, cancellationToken);
         var platform = new LocalPlatform(spec, options);
         try
         {

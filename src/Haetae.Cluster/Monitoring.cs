@@ -7,7 +7,18 @@ namespace Haetae.Cluster;
 /// <summary>What one nats-server's monitoring endpoint (/jsz) says about JetStream.</summary>
 public sealed record JetStreamReport(
     [property: JsonPropertyName("meta_cluster")] MetaCluster? MetaCluster,
-    [property: JsonPropertyName("account_details")] IReadOnlyList<AccountReport>? Accounts);
+    [property: JsonPropertyName("account_details")] IReadOnlyList<AccountReport>? Accounts,
+    [property: JsonPropertyName("config")] JetStreamSettings? Config = null);
+
+/// <summary>The JetStream settings a server runs with, as it reports them.</summary>
+/// <param name="SyncAlways">True when every write is flushed to disk before it is acknowledged (sync_interval: always).</param>
+/// <param name="SyncIntervalNanoseconds">Otherwise, how often the server flushes in the background.</param>
+public sealed record JetStreamSettings(
+    [property: JsonPropertyName("sync_always")] bool SyncAlways,
+    [property: JsonPropertyName("sync_interval")] long SyncIntervalNanoseconds);
+
+/// <summary>The part of a server's /varz that the platform reports.</summary>
+public sealed record ServerInfo([property: JsonPropertyName("version")] string? Version);
 
 public sealed record MetaCluster(
     [property: JsonPropertyName("name")] string? Name,
@@ -72,6 +83,19 @@ public sealed class MonitoringClient : IDisposable
         {
             return await _http.GetFromJsonAsync<JetStreamReport>(
                 new Uri(site.MonitorUri, "jsz?accounts=true&streams=true"), cancellationToken);
+        }
+        catch (Exception e) when (IsUnreachable(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The server's general information (/varz); null when it does not answer.</summary>
+    public async Task<ServerInfo?> TryGetServerInfoAsync(SiteSpec site, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _http.GetFromJsonAsync<ServerInfo>(new Uri(site.MonitorUri, "varz"), cancellationToken);
         }
         catch (Exception e) when (IsUnreachable(e, cancellationToken))
         {

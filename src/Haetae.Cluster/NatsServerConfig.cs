@@ -5,8 +5,8 @@ namespace Haetae.Cluster;
 
 /// <summary>
 /// Renders the nats-server configuration of one site. Every rule of the design brief that the server
-/// enforces lives here: the "dc:" tag with JetStream's unique_tag (three replicas in three sites), routes
-/// to every other site, separate application and system accounts, and an application account that
+/// enforces lives here: the "dc:" tag with JetStream's unique_tag (three replicas in three sites), every
+/// write on disk before it is acknowledged, routes to every other site, separate application and system accounts, and an application account that
 /// cannot reach the server-management API ($JS.API.SERVER.>, which 2.9.10 does not restrict by itself).
 /// </summary>
 public static class NatsServerConfig
@@ -40,6 +40,9 @@ public static class NatsServerConfig
         text.AppendLine($"  unique_tag: {Quote("dc:")}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  max_memory_store: {MaxMemoryStore}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  max_file_store: {MaxFileStore}");
+        // Every write on disk before it is acknowledged: the default flushes every two minutes, and a
+        // power cut at all sites at once would lose what was acknowledged since.
+        text.AppendLine("  sync_interval: always");
         text.AppendLine("}");
         text.AppendLine();
         text.AppendLine("cluster {");

@@ -29,7 +29,8 @@ internal sealed record ConsoleView(
     IReadOnlyList<ConsoleEvent> Events,
     bool Controls);
 
-internal sealed record ConsoleSite(string Name, bool Up, bool NodeReady, int Leads, string? Health);
+/// <param name="Server">The site's nats-server version and whether it writes to disk before acknowledging ("2.15.1, fsync").</param>
+internal sealed record ConsoleSite(string Name, bool Up, bool NodeReady, int Leads, string? Health, string? Server);
 
 internal sealed record ConsoleAsset(string Name, string? Leader, int Replicas, ulong Messages);
 
@@ -210,7 +211,8 @@ internal static class ConsoleApi
                 watch.LatestAt,
                 status?.MetaLeader,
                 status?.FullyReplicated ?? false,
-                [.. (status?.Sites ?? []).Select(s => new ConsoleSite(s.Name, s.ServerAnswers, s.NodeReady, s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders, s.ServerHealth?.Error))],
+                [.. (status?.Sites ?? []).Select(s => new ConsoleSite(s.Name, s.ServerAnswers, s.NodeReady, s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders, s.ServerHealth?.Error,
+                    s.ServerVersion is null ? null : $"{s.ServerVersion}, {(s.SyncAlways == true ? "fsync" : "lazy fsync")}"))],
                 [.. (status?.Assets ?? []).Select(a => new ConsoleAsset(a.Stream, a.Leader, a.Peers.Distinct().Count(), a.Messages))],
                 status?.Behind ?? [],
                 (long)(status?.Assets ?? []).Where(a => a.Stream.StartsWith("CHAT_", StringComparison.Ordinal)).Sum(a => (decimal)a.Messages),

@@ -26,6 +26,30 @@ public sealed class NatsServerConfigTests
     }
 
     [Fact]
+    public void Every_write_is_on_disk_before_it_is_acknowledged()
+    {
+        var jetstream = Render("ansan").Split("jetstream {")[1].Split('}')[0];
+
+        Assert.Contains("  sync_interval: always\n", jetstream, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("nats-server: v2.15.1\n", "2.15.1")]
+    [InlineData("nats-server: v2.9.10", "2.9.10")]
+    [InlineData("nats-server: 2.12.0-RC.1", "2.12.0")]
+    public void Server_version_is_read_from_what_it_prints(string printed, string expected)
+    {
+        Assert.Equal(Version.Parse(expected), NatsServerBinary.Parse(printed));
+        Assert.Equal(Version.Parse(expected) >= new Version(2, 15, 0), NatsServerBinary.Parse(printed) >= NatsServerBinary.Minimum);
+    }
+
+    [Fact]
+    public void Output_that_names_no_version_gives_none()
+    {
+        Assert.Null(NatsServerBinary.Parse("bash: nats-server: command not found"));
+    }
+
+    [Fact]
     public void Routes_go_to_every_other_site_and_never_to_itself()
     {
         var config = Render("pangyo");

@@ -23,10 +23,7 @@ public sealed class FireDrillTests
         });
     }
 
-    // Skipped: a clean-clone CI run lost one acknowledged message here even with the node's fence, the same
-    // nats-server 2.9.10 bug as PartitionTests (a Raft entry appended without quorum survived the heal in place
-    // of a committed one; fixed upstream in 2.10.22). Run `./haetae drill --partition SITE` to see it.
-    [Fact(Skip = "nats-server 2.9.10 can keep a Raft entry appended without quorum across a heal (fixed in 2.10.22; docs/drill.md, Partitions)")]
+    [Fact]
     public async Task A_short_partition_keeps_every_promise_and_the_cut_off_site_acknowledges_nothing()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -10,12 +10,10 @@ public sealed class PartitionTests
 {
     private static readonly TimeSpan PhaseTimeout = TimeSpan.FromSeconds(60);
 
-    // Skipped: it writes to the cut-off leader on purpose, straight to JetStream, and so meets a nats-server
-    // 2.9.10 bug: a Raft entry appended without quorum is not always truncated at the heal, and in one CI run
-    // the write sent to the island survived in place of an acknowledged one (fixed upstream in 2.9.15 and
-    // 2.10.22; docs/drill.md, Partitions). Haetae's nodes stop writing to a cut-off site within 100 ms
-    // (SiteQuorum), and the partition drill in CI checks the platform end to end.
-    [Fact(Skip = "nats-server 2.9.10 can keep a Raft entry appended without quorum across a heal (fixed in 2.10.22; docs/drill.md, Partitions)")]
+    // It writes to the cut-off leader on purpose, straight to JetStream: the engine itself must refuse to
+    // acknowledge what the island appends, and truncate it at the heal (nats-server 2.9.10 did not always;
+    // docs/architecture.md, The engine).
+    [Fact]
     public async Task A_cut_off_site_acknowledges_no_write_the_others_carry_on_and_all_converges_after_healing()
     {
         var ct = TestContext.Current.CancellationToken;

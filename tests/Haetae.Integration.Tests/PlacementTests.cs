@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Haetae.Cluster;
 using Haetae.Contracts;
 using Haetae.Store;
 using Haetae.Testing;
@@ -126,7 +127,7 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Each_server_carries_its_data_center_tag()
+    public async Task Each_server_carries_its_data_center_tag_runs_a_current_version_and_syncs_every_write()
     {
         var ct = TestContext.Current.CancellationToken;
         using var http = new HttpClient();
@@ -135,6 +136,9 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
             var varz = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(site.MonitorUri, "varz"), ct);
 
             Assert.Equal(site.Name, varz.GetProperty("server_name").GetString());
+            Assert.True(Version.Parse(varz.GetProperty("version").GetString()!) >= NatsServerBinary.Minimum, varz.GetProperty("version").GetString());
+            var jsz = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(site.MonitorUri, "jsz"), ct);
+            Assert.True(jsz.GetProperty("config").GetProperty("sync_always").GetBoolean(), $"{site.Name} acknowledges writes before they are on disk");
             Assert.Equal([$"dc:{site.Name}"], varz.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         }
     }
@@ -145,7 +149,7 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
         var ct = TestContext.Current.CancellationToken;
         foreach (var site in Cluster.Spec.Sites)
         {
-            using var check = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("nats-server", ["-t", "-c", Cluster.Spec.ConfigPath(site.Name)])
+            using var check = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(NatsServerBinary.Locate(), ["-t", "-c", Cluster.Spec.ConfigPath(site.Name)])
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,

@@ -55,7 +55,7 @@ function render(view) {
     const cell = (text, cls) => Object.assign(document.createElement('td'), { textContent: text, className: cls ?? '' });
     row.append(Object.assign(document.createElement('th'), { scope: 'row', textContent: site.name }),
       cell(site.up ? 'up · 정상' : 'down · 중단', `state ${site.up ? 'up' : 'down'}`),
-      cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
+      cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'), cell(site.server ?? '-'));
     const actions = document.createElement('td');
     if (view.controls) {
       // One action per site, the one that makes sense now: burn a running site, rebuild a burned one.
