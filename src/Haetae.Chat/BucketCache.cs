@@ -6,8 +6,8 @@ using NATS.Client.KeyValueStore;
 namespace Haetae.Chat;
 
 /// <summary>
-/// A node-local copy of the entries of one bucket that the hot path reads on every request (chat
-/// membership, signed-out sessions), kept current by watching the bucket. A value read from the
+/// A node-local copy of the entries of one bucket that the hot path reads on every request (signed-out
+/// sessions), kept current by watching the bucket. A value read from the
 /// store is kept only if no newer revision arrived meanwhile; every change seen by the watch is kept.
 /// While the watch is not running the cache is empty and every read goes to the store, so a broken
 /// watch (its server burned) costs speed, never correctness. A change reaches every node's cache within
@@ -113,13 +113,14 @@ internal sealed class BucketCache<T>(Buckets buckets, string bucket, string keyP
         _entries.AddOrUpdate(key, (value, revision), (_, existing) => existing.Revision > revision ? existing : (value, revision));
 }
 
-/// <summary>The caches the request path reads: chat membership and signed-out sessions.</summary>
+/// <summary>
+/// The cache the request path reads on every request: signed-out sessions. A sign-out reaches every
+/// node's copy within the watch's delivery time (milliseconds); the person who signed out no longer holds
+/// the session, so no one reads their own write as missing.
+/// </summary>
 internal sealed class HotCaches(Buckets buckets) : Microsoft.Extensions.Hosting.BackgroundService
 {
-    public BucketCache<ChatRecord> Chats { get; } = new(buckets, Haetae.Contracts.Assets.ChatsBucket, "chat.");
-
     public BucketCache<RevokedSession> Revocations { get; } = new(buckets, Haetae.Contracts.Assets.SessionsBucket, "revoked.");
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Chats.RunAsync(stoppingToken), Revocations.RunAsync(stoppingToken));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Revocations.RunAsync(stoppingToken);
 }

@@ -20,7 +20,7 @@ internal sealed record Cursor(long Delivered, long Read)
 }
 
 /// <summary>Chats, membership, messages and receipts, as a member sees them.</summary>
-internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Profiles profiles, Messages messages, Photos photos, CursorWriter cursors, HotCaches caches, TimeProvider time)
+internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends, Profiles profiles, Messages messages, Photos photos, CursorWriter cursors, TimeProvider time)
 {
     public const int MaxMembers = 100;
     public const int MaxTextBytes = 16 * 1024;
@@ -229,7 +229,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     public async Task<IReadOnlyList<ChatRecord>> MembershipsAsync(string caller, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var index = (await chats.TryGetFreshAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
+        var index = (await chats.TryGetAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
         var records = await Task.WhenAll(index.Select(id => chats.TryGetAsync<ChatRecord>($"chat.{id}", cancellationToken)));
         return [.. records.Where(r => r is not null && r.Value.Members.Contains(caller)).Select(r => r!.Value)];
     }
@@ -252,17 +252,11 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         IsChatId(chatId) && await MemberViewAsync(userId, chatId, cancellationToken) is not null;
 
     /// <summary>
-    /// The chat if <paramref name="userId"/> is a member. A yes from the node's cache is trusted (it trails the
-    /// store by milliseconds); a no is checked against the store, so a member just invited is not refused.
+    /// The chat if <paramref name="userId"/> is a member, as the bucket's leader has it: someone who has just
+    /// left is refused at every site at once, and someone just invited is let in.
     /// </summary>
     private async Task<ChatRecord?> MemberViewAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
-        var cached = await caches.Chats.GetAsync($"chat.{chatId}", cancellationToken);
-        if (cached?.Members.Contains(userId) == true)
-        {
-            return cached;
-        }
-
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var stored = (await chats.TryGetAsync<ChatRecord>($"chat.{chatId}", cancellationToken))?.Value;
         return stored?.Members.Contains(userId) == true ? stored : null;

@@ -104,7 +104,7 @@ internal sealed class Friends(Buckets buckets, Accounts accounts, Func<Profiles>
     public async Task<FriendList> GetAsync(string owner, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        return (await social.TryGetFreshAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
+        return (await social.TryGetAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
     }
 
     public async Task<FriendList> ChangeAsync(string owner, Func<FriendList, FriendList> change, CancellationToken cancellationToken)

@@ -75,7 +75,8 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     /// <summary>The chat's newest message and its sequence (0 and null when it has none), in one read.</summary>
     public async Task<(long Sequence, MessageView? Message)> LastAsync(string chatId, CancellationToken cancellationToken)
     {
-        var last = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
+        // From the leader: a chat's newest sequence must never trail a message acknowledged at another site.
+        var last = await DirectReads.GetLastFromLeaderAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
         if (last is null)
         {
             return (0, null);
@@ -86,16 +87,23 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
         return (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, Json));
     }
 
-    public async Task<MessageView?> GetAsync(string chatId, long sequence, CancellationToken cancellationToken)
+    /// <summary>
+    /// The message at <paramref name="sequence"/>. Each message's subject is written once, so any replica that
+    /// has it has the right one; <paramref name="fromLeader"/> asks the leader, for one a trailing replica lacks.
+    /// </summary>
+    public async Task<MessageView?> GetAsync(string chatId, long sequence, CancellationToken cancellationToken, bool fromLeader = false)
     {
-        var entry = await DirectReads.GetLastAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessageSubject(chatId, sequence), cancellationToken);
+        var (stream, subject) = (Assets.ChatStreamOf(chatId), Assets.ChatMessageSubject(chatId, sequence));
+        var entry = fromLeader
+            ? await DirectReads.GetLastFromLeaderAsync(connection, stream, subject, cancellationToken)
+            : await DirectReads.GetLastAsync(connection, stream, subject, cancellationToken);
         return entry is null ? null : JsonSerializer.Deserialize<MessageView>(entry.Data.Span, Json);
     }
 
     /// <summary>
     /// Messages from <paramref name="first"/> to <paramref name="last"/> inclusive, ascending, without gaps:
-    /// a message a trailing replica does not have yet is asked for again, and the page ends before the
-    /// first one still missing.
+    /// a message a trailing replica does not have yet is asked of the leader, and the page ends before the
+    /// first one still missing (only while the shard elects a leader).
     /// </summary>
     public async Task<IReadOnlyList<MessageView>> RangeAsync(string chatId, long first, long last, CancellationToken cancellationToken)
     {
@@ -113,7 +121,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
                 break;
             }
 
-            var fetched = await Task.WhenAll(missing.Select(i => GetAsync(chatId, first + i, cancellationToken)));
+            var fetched = await Task.WhenAll(missing.Select(i => GetAsync(chatId, first + i, cancellationToken, fromLeader: attempt > 0)));
             for (var j = 0; j < missing.Count; j++)
             {
                 found[missing[j]] = fetched[j];

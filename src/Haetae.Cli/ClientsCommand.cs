@@ -37,7 +37,7 @@ internal static class ClientsCommand
         {
             clientId, name, redirect, postLogout, isPublic, scope, credentials, skipConsent,
         };
-        register.SetAction(parse => GuardAsync(error, async () =>
+        register.SetAction(parse => GuardAsync(error, stopping, async () =>
         {
             var registration = new ClientRegistration(
                 parse.GetValue(name), parse.GetValue(redirect) ?? [], parse.GetValue(postLogout) ?? [], parse.GetValue(isPublic),
@@ -51,11 +51,11 @@ internal static class ClientsCommand
         }));
 
         var list = new Command("list", "List the registered apps");
-        list.SetAction(parse => GuardAsync(error, async () =>
+        list.SetAction(parse => GuardAsync(error, stopping, async () =>
             await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<List<ClientView>>(parse.GetValue(home)!, HttpMethod.Get, "/admin/clients", null, stopping), Json))));
 
         var remove = new Command("remove", "Remove an app: its codes and tokens stop working") { clientId };
-        remove.SetAction(parse => GuardAsync(error, async () =>
+        remove.SetAction(parse => GuardAsync(error, stopping, async () =>
         {
             await CallAsync<object>(parse.GetValue(home)!, HttpMethod.Delete, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", null, stopping);
             await output.WriteLineAsync($"removed {parse.GetValue(clientId)}");
@@ -65,7 +65,7 @@ internal static class ClientsCommand
         var audience = new Option<string>("--audience") { Description = "The API that tokens with this scope are for (their \"aud\")", Required = true };
         var scopeDisplay = new Option<string?>("--name") { Description = "Shown on the consent page" };
         var registerScope = new Command("register", "Register an API scope, or change one") { scopeName, audience, scopeDisplay };
-        registerScope.SetAction(parse => GuardAsync(error, async () =>
+        registerScope.SetAction(parse => GuardAsync(error, stopping, async () =>
             await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<ScopeView>(
                 parse.GetValue(home)!, HttpMethod.Put, $"/admin/scopes/{Uri.EscapeDataString(parse.GetValue(scopeName)!)}",
                 new ScopeRegistration(parse.GetValue(scopeDisplay), parse.GetValue(audience)), stopping), Json))));
@@ -123,7 +123,7 @@ internal static class ClientsCommand
         throw new PlatformException($"no site answered: {string.Join("; ", failures)}");
     }
 
-    private static async Task<int> GuardAsync(TextWriter error, Func<Task> action) => await HaetaeCommand.GuardAsync(error, async () =>
+    private static async Task<int> GuardAsync(TextWriter error, CancellationToken stopping, Func<Task> action) => await HaetaeCommand.GuardAsync(error, stopping, async () =>
     {
         await action();
         return 0;

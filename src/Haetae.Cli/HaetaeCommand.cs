@@ -43,16 +43,16 @@ internal static class HaetaeCommand
         var site = new Argument<string>("site") { Description = "The site's name, for example pangyo" };
 
         var up = new Command("up", "Start the local sites (nats-server and Haetae node each), wait until ready, run until Ctrl+C") { sites, fresh };
-        up.SetAction(parse => GuardAsync(error, () => UpAsync(LocalRoot(parse.GetValue(home)!), parse.GetValue(sites)!, parse.GetValue(fresh), output, stopping)));
+        up.SetAction(parse => GuardAsync(error, stopping, () => UpAsync(LocalRoot(parse.GetValue(home)!), parse.GetValue(sites)!, parse.GetValue(fresh), output, stopping)));
 
         var status = new Command("status", "Show each site, its processes, the meta leader, leaders per site and replicas behind");
-        status.SetAction(parse => GuardAsync(error, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, stopping)));
+        status.SetAction(parse => GuardAsync(error, stopping, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, stopping)));
 
         var fire = new Command("fire", "Burn a site: kill all its processes at once (SIGKILL) and delete its data") { site };
-        fire.SetAction(parse => GuardAsync(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, stopping)));
+        fire.SetAction(parse => GuardAsync(error, stopping, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, stopping)));
 
         var rebuild = new Command("rebuild", "Start a burned site again, empty, and wait until every asset has three caught-up replicas") { site };
-        rebuild.SetAction(parse => GuardAsync(error, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, stopping)));
+        rebuild.SetAction(parse => GuardAsync(error, stopping, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("rebuild", parse.GetValue(site)), output, stopping)));
 
         var people = new Option<int>("--people") { Description = "Synthetic people", DefaultValueFactory = _ => 24 };
         var rate = new Option<double>("--rate") { Description = "Messages per person per second", DefaultValueFactory = _ => 2 };
@@ -67,7 +67,7 @@ internal static class HaetaeCommand
         {
             people, rate, warmUp, burned, after, drillSite, rounds, cut, report,
         };
-        drill.SetAction(parse => GuardAsync(error, () => DrillAsync(
+        drill.SetAction(parse => GuardAsync(error, stopping, () => DrillAsync(
             parse.GetValue(home)!,
             new DrillOptions
             {
@@ -95,8 +95,11 @@ internal static class HaetaeCommand
 
     internal static string LocalRoot(string home) => Path.Combine(Path.GetFullPath(home), "local");
 
-    /// <summary>Operator errors print as one line and exit 1; anything else is a bug and keeps its stack trace.</summary>
-    internal static async Task<int> GuardAsync(TextWriter error, Func<Task<int>> action)
+    /// <summary>
+    /// Operator errors print as one line and exit 1; Ctrl+C (<paramref name="stopping"/>) exits 130. Anything
+    /// else is a bug and keeps its stack trace: a time-out inside a command is never taken for Ctrl+C.
+    /// </summary>
+    internal static async Task<int> GuardAsync(TextWriter error, CancellationToken stopping, Func<Task<int>> action)
     {
         try
         {
@@ -107,7 +110,7 @@ internal static class HaetaeCommand
             await error.WriteLineAsync($"haetae: {e.Message}");
             return 1;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             await error.WriteLineAsync("haetae: interrupted; everything it started has been stopped");
             return 130;

@@ -48,12 +48,14 @@ public sealed record LaggingReplica(string Stream, string Site, string Reason);
 public sealed record SiteReading(SiteDescription Site, JetStreamReport? Jsz, ServerHealth? Health, bool NodeReady, ServerInfo? Info = null);
 
 /// <summary>One reading of the whole platform, taken from every server's monitoring endpoint.</summary>
+/// <param name="MetaPeers">The servers the meta leader counts as current members of the meta group, itself included.</param>
 public sealed record ClusterStatus(
     string? MetaLeader,
     IReadOnlyList<SiteStatus> Sites,
     IReadOnlyList<AssetPlacement> Assets,
     IReadOnlyList<LaggingReplica> Behind,
-    IReadOnlyList<string> MissingAssets)
+    IReadOnlyList<string> MissingAssets,
+    IReadOnlyList<string> MetaPeers)
 {
     /// <summary>
     /// Full redundancy: every site up and healthy by its own /healthz, every asset present with
@@ -165,6 +167,12 @@ public sealed record ClusterStatus(
                 SyncAlways: r.Jsz?.Config?.SyncAlways);
         }).ToList();
 
-        return new ClusterStatus(metaLeader, sites, placements, behind, missing);
+        // Assets are placed only on servers the meta leader has heard from: until it knows every site,
+        // creating an R3 asset fails with "no suitable peers for placement".
+        var metaView = readings.FirstOrDefault(r => r.Site.Spec.Name == metaLeader)?.Jsz?.MetaCluster;
+        var metaPeers = metaView is null
+            ? []
+            : (IReadOnlyList<string>)[metaLeader!, .. (metaView.Replicas ?? []).Where(p => p.Current && !p.Offline).Select(p => p.Name)];
+        return new ClusterStatus(metaLeader, sites, placements, behind, missing, metaPeers);
     }
 }

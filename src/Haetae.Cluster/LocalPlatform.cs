@@ -234,7 +234,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
     private bool IsReady(ClusterStatus status) =>
         status.MetaLeader is not null
-        && status.Sites.Where(s => s.State == SiteState.Running).All(s => s.Up && s.ServerHealth is { Ok: true })
+        && status.Sites.Where(s => s.State == SiteState.Running).All(s => s.Up && s.ServerHealth is { Ok: true } && status.MetaPeers.Contains(s.Name))
         && NodesReady(status);
 
     private bool NodesReady(ClusterStatus status) =>

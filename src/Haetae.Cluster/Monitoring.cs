@@ -20,10 +20,17 @@ public sealed record JetStreamSettings(
 /// <summary>The part of a server's /varz that the platform reports.</summary>
 public sealed record ServerInfo([property: JsonPropertyName("version")] string? Version);
 
+/// <param name="Replicas">As the meta leader sees them: the other servers of the meta group.</param>
 public sealed record MetaCluster(
     [property: JsonPropertyName("name")] string? Name,
     [property: JsonPropertyName("leader")] string? Leader,
-    [property: JsonPropertyName("cluster_size")] int ClusterSize);
+    [property: JsonPropertyName("cluster_size")] int ClusterSize,
+    [property: JsonPropertyName("replicas")] IReadOnlyList<MetaPeer>? Replicas = null);
+
+public sealed record MetaPeer(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("current")] bool Current,
+    [property: JsonPropertyName("offline")] bool Offline);
 
 public sealed record AccountReport(
     [property: JsonPropertyName("name")] string Name,

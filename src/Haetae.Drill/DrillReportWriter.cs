@@ -12,6 +12,7 @@ public static class DrillReportWriter
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s), {report.Cuts.Count} partition(s) in {report.Seconds:0} s, {report.Options.People} people");
+        text.AppendLine($"  nats-server: {string.Join(", ", report.Servers.Select(Describe))}");
         foreach (var cut in report.Cuts)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s, full redundancy again at {cut.Converged.TotalSeconds:0} s");
@@ -44,6 +45,9 @@ public static class DrillReportWriter
         return text.ToString();
     }
 
+    private static string Describe(DrillServer server) =>
+        $"{server.Site} {server.Version ?? "(no answer)"}{server.SyncAlways switch { true => ", every write fsynced", false => ", lazy fsync", null => "" }}";
+
     /// <summary>Writes drill.json and drill.html into <paramref name="directory"/>; returns their paths.</summary>
     public static async Task<(string Json, string Html)> WriteAsync(DrillReport report, string directory, CancellationToken cancellationToken)
     {
@@ -55,6 +59,7 @@ public static class DrillReportWriter
             report.Seconds,
             People = report.Options.People,
             allKept = report.AllKept,
+            servers = report.Servers,
             checks = report.Checks,
             rounds = report.Rounds,
             partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds, converged = c.Converged.TotalSeconds }),

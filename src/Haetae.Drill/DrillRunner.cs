@@ -6,6 +6,16 @@ namespace Haetae.Drill;
 /// <summary>One fire and what followed it.</summary>
 public sealed record FireRound(string Site, double FireAt, double RebuildStartedAt, double RebuildSeconds);
 
+/// <summary>A site's nats-server as the drill found it: its version, and whether it syncs every write before acknowledging it.</summary>
+public sealed record DrillServer(string Site, string? Version, bool? SyncAlways);
+
+/// <summary>A drill phase that did not finish in its time: the report names it, and the drill counts as failed.</summary>
+public sealed class DrillPhaseException(string phase, string reason, Exception? inner = null)
+    : Exception($"the drill's phase '{phase}' did not finish: {reason}", inner)
+{
+    public string Phase { get; } = phase;
+}
+
 /// <summary>Everything a drill found: the promise checks, the fires, the write pauses, the timeline.</summary>
 public sealed record DrillReport(
     DrillOptions Options,
@@ -16,7 +26,8 @@ public sealed record DrillReport(
     IReadOnlyDictionary<string, double> LongestHealPauseSecondsPerShard,
     IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond,
     IReadOnlyList<(double At, string What)> Marks,
-    double Seconds)
+    double Seconds,
+    IReadOnlyList<DrillServer> Servers)
 {
     public bool AllKept => Checks.All(c => c.Kept);
 }
@@ -27,8 +38,27 @@ public sealed record DrillReport(
 /// </summary>
 public static class DrillRunner
 {
-    /// <summary>Writes pauses longer than this break the promise: the engine's election takes 4 to 9 s on 2.9.10.</summary>
+    /// <summary>Writes pauses longer than this break the promise: the engine's election takes 4.7 to 8.6 s (nats-server 2.15.1).</summary>
     public static readonly TimeSpan ElectionBound = TimeSpan.FromSeconds(12);
+
+    /// <summary>How long the workloads get to finish their calls in flight once the load stops (a chat send may retry for a minute).</summary>
+    private static readonly TimeSpan StopLoadTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>How long one workload's checks may take (they read histories back through the API).</summary>
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary>Awaits <paramref name="task"/>, or fails naming <paramref name="phase"/> once <paramref name="limit"/> has passed.</summary>
+    private static async Task WithinAsync(string phase, TimeSpan limit, Task task, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(limit, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            throw new DrillPhaseException(phase, $"still running after {limit.TotalSeconds:0} s", e);
+        }
+    }
 
     public static async Task<DrillReport> RunAsync(DrillOptions options, string workDirectory, Action<string> log, CancellationToken cancellationToken)
     {
@@ -49,10 +79,17 @@ public static class DrillRunner
 
             var timeline = new DrillTimeline();
             var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options) { Exchange = platform.Exchange?.Uri };
+            var servers = (await platform.ReadStatusAsync(cancellationToken)).Sites.Select(s => new DrillServer(s.Name, s.ServerVersion, s.SyncAlways)).ToList();
+            log($"nats-server: {string.Join(", ", servers.Select(s => $"{s.Site} {s.Version ?? "?"}{(s.SyncAlways == true ? " (fsync)" : " (lazy fsync)")}"))}");
             var chat = new ChatWorkload();
             var profiles = new ProfileWorkload();
             using var logins = new LoginWorkload();
             IDrillWorkload[] workloads = [chat, profiles, logins];
+            var rounds = new List<FireRound>();
+            var checks = new List<PromiseCheck>();
+            var phase = "setting up people";
+            using var stop = new CancellationTokenSource();
+            var running = new List<Task>();
             try
             {
                 log($"setting up {options.People} people...");
@@ -61,18 +98,18 @@ public static class DrillRunner
                     await workload.SetUpAsync(context, cancellationToken);
                 }
 
-                using var stop = new CancellationTokenSource();
+                phase = "load";
                 timeline.Mark("load starts");
-                var running = workloads.Select(w => w.RunAsync(context, stop.Token)).ToList();
-                var progress = ReportProgressAsync(timeline, log, stop.Token);
+                running.AddRange(workloads.Select(w => w.RunAsync(context, stop.Token)));
+                running.Add(ReportProgressAsync(timeline, log, stop.Token));
 
-                var rounds = new List<FireRound>();
                 await Task.Delay(options.WarmUp, cancellationToken);
                 var random = new Random();
                 if (partition)
                 {
                     var site = options.Partition!;
                     var cutAt = timeline.Now;
+                    phase = $"partition of {site}";
                     timeline.Mark($"cut off: {site}");
                     log($"PARTITION: cutting {site} off from the other sites (nothing killed)");
                     await platform.PartitionAsync(site, cancellationToken);
@@ -80,12 +117,14 @@ public static class DrillRunner
                     await platform.HealAsync(site, cancellationToken);
                     var healedAt = timeline.Now;
                     timeline.Mark($"healed: {site}");
+                    phase = $"convergence after healing {site}";
                     log($"healed {site}; waiting until every asset is fully replicated again...");
                     var healing = Stopwatch.StartNew();
                     await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromMinutes(2), cancellationToken);
                     context.Cuts.Add(new Cut(site, platform.Spec.Site(site).NodeUri, cutAt, healedAt, timeline.Now));
                     timeline.Mark($"converged: {site}");
                     log($"converged after {healing.Elapsed.TotalSeconds:0.0} s");
+                    phase = "load after the heal";
                     await Task.Delay(options.After, cancellationToken);
                 }
 
@@ -96,29 +135,34 @@ public static class DrillRunner
                         : round == 0 ? status.Sites.OrderByDescending(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders).First().Name
                         : platform.Spec.Sites[random.Next(platform.Spec.Sites.Count)].Name;
                     var fireAt = timeline.Now.TotalSeconds;
+                    phase = $"fire at {site}";
                     timeline.Mark($"fire: {site}");
                     log($"FIRE: burning {site} (processes killed, data deleted)");
                     await platform.FireAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);
                     var rebuildAt = timeline.Now.TotalSeconds;
+                    phase = $"rebuild of {site}";
                     timeline.Mark($"rebuild: {site}");
                     log($"rebuilding {site}...");
                     var took = await platform.RebuildAsync(site, cancellationToken);
                     timeline.Mark($"full redundancy: {site}");
                     log($"{site} rebuilt: three caught-up replicas after {took.TotalSeconds:0.0} s");
                     rounds.Add(new FireRound(site, fireAt, rebuildAt, took.TotalSeconds));
+                    phase = "load after the rebuild";
                     await Task.Delay(options.After, cancellationToken);
                 }
 
+                phase = "stopping the load";
                 timeline.Mark("load stops");
                 await stop.CancelAsync();
-                await Task.WhenAll(running);
-                await progress;
+                await WithinAsync(phase, StopLoadTimeout, Task.WhenAll(running), cancellationToken);
                 log("checking every promise against the clients' records...");
-                var checks = new List<PromiseCheck>();
                 foreach (var workload in workloads)
                 {
-                    checks.AddRange(await workload.CheckAsync(context, cancellationToken));
+                    phase = $"checking {workload.Service}";
+                    var checking = workload.CheckAsync(context, cancellationToken);
+                    await WithinAsync(phase, CheckTimeout, checking, cancellationToken);
+                    checks.AddRange(await checking);
                 }
 
                 var pauses = chat.WritePauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
@@ -131,7 +175,19 @@ public static class DrillRunner
                     checks.Add(new PromiseCheck("platform", "every burned site was rebuilt to full redundancy", rounds.Count, 0,
                         string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
                 }
-                return new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds);
+
+                return new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A phase that failed or ran out of time is a finding, not an interruption: the report says
+                // which phase and why, with every check that had been made, and the drill counts as failed.
+                await stop.CancelAsync();
+                log($"phase '{phase}' failed: {e.Message}");
+                timeline.Mark($"failed: {phase}");
+                checks.Add(new PromiseCheck("drill", "every phase of the drill finished", 1, 1, $"phase '{phase}': {e.GetType().Name}: {e.Message}"));
+                return new DrillReport(options, checks, rounds, context.Cuts, new Dictionary<string, double>(), new Dictionary<string, double>(),
+                    timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers);
             }
             finally
             {

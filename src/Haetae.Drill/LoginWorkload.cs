@@ -25,7 +25,15 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     private readonly ConcurrentBag<string> _rejected = [];
     private long _tokenUses;
     private long _unavailable;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly HttpClient _http = new() { Timeout = AttemptTimeout };
+
+    /// <summary>
+    /// How long one request to a site may take: longer than the provider's own election budget
+    /// (EntityBucket.ElectionBudget, 10 s), so that a live site answers, with the result or a 503, before the
+    /// app gives up on it. A shorter wait only abandons a request the election was about to let through and
+    /// starts it again elsewhere, behind the same election (every site writes to the same leaders).
+    /// </summary>
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(20);
 
     public string Service => Name;
 
@@ -58,7 +66,7 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     private async Task LiveAsync(Person person, DrillContext context, CancellationToken stop)
     {
         var random = new Random(person.Index);
-        using var browser = new LoginBrowser(TimeSpan.FromSeconds(10));
+        using var browser = new LoginBrowser(AttemptTimeout);
         while (await ServiceCalls.PauseAsync(random, TimeSpan.FromSeconds(4), stop))
         {
             var viaWebsite = context.Exchange is not null && random.Next(5) == 0;
@@ -141,14 +149,25 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
         LoginRefusedException? refused = null;
         foreach (var tokenSite in SitesFrom(site))
         {
-            var response = await _http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+            TokenResponse response;
+            try
             {
-                Address = new Uri(tokenSite, "/connect/token").AbsoluteUri,
-                ClientId = ExchangeApp.AppClientId,
-                Code = outcome.Code,
-                RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri,
-                CodeVerifier = pkce.Verifier,
-            }, stop);
+                response = await _http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+                {
+                    Address = new Uri(tokenSite, "/connect/token").AbsoluteUri,
+                    ClientId = ExchangeApp.AppClientId,
+                    Code = outcome.Code,
+                    RedirectUri = ExchangeApp.AppRedirectUri.AbsoluteUri,
+                    CodeVerifier = pkce.Verifier,
+                }, stop);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stop.IsCancellationRequested)
+            {
+                // No answer (a time-out surfaces as a cancellation): the same code, at the next site.
+                refused = new LoginRefusedException($"token endpoint at {tokenSite}: no answer ({e.Message})");
+                continue;
+            }
+
             if (!response.IsError)
             {
                 return new TokenSet(response.AccessToken, response.RefreshToken);
@@ -170,12 +189,23 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     {
         foreach (var site in person.Sites)
         {
-            var refreshed = await _http.RequestRefreshTokenAsync(new RefreshTokenRequest
+            TokenResponse refreshed;
+            try
             {
-                Address = new Uri(site, "/connect/token").AbsoluteUri,
-                ClientId = ExchangeApp.AppClientId,
-                RefreshToken = refreshToken,
-            }, stop);
+                refreshed = await _http.RequestRefreshTokenAsync(new RefreshTokenRequest
+                {
+                    Address = new Uri(site, "/connect/token").AbsoluteUri,
+                    ClientId = ExchangeApp.AppClientId,
+                    RefreshToken = refreshToken,
+                }, stop);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !stop.IsCancellationRequested)
+            {
+                // No answer (a time-out surfaces as a cancellation): the same refresh token, at the next site.
+                Interlocked.Increment(ref _unavailable);
+                continue;
+            }
+
             if (!refreshed.IsError)
             {
                 await UseAsync(context, refreshed.AccessToken!, "access token from a refresh", stop);

@@ -10,7 +10,7 @@ namespace Haetae.Node;
 /// leader there keeps believing it leads until its own quorum check gives up, and every write it takes
 /// in that time is a Raft entry the majority never saw. So the node watches its own nats-server's routes
 /// (/routez on the server's monitoring port, polled ten times a second); while the server sees fewer
-/// than a majority of the sites, the node answers every API request with 503, drops its open requests
+/// than a majority of the sites, the node answers every API and login request with 503, drops its open requests
 /// and realtime sockets, and reports not ready. Clients then move to another site at once, with the same
 /// request ids, instead of waiting out timeouts against an island.
 /// </summary>
@@ -102,10 +102,17 @@ internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) 
             ? HealthCheckResult.Unhealthy("This site is cut off from a majority of the sites.")
             : HealthCheckResult.Healthy());
 
-    /// <summary>The fence: API requests are refused while cut off, and those under way end when the cut is found.</summary>
+    /// <summary>
+    /// What a cut-off site refuses: every request that reads or writes the store (the APIs, the login
+    /// provider's endpoints and pages, client administration). Static files, health, the signing keys'
+    /// document (a relying party's copy of the keys) stay served.
+    /// </summary>
+    private static readonly string[] Fenced = ["/api", "/connect", "/login", "/admin"];
+
+    /// <summary>The fence: requests to the store are refused while cut off, and those under way end when the cut is found.</summary>
     public async Task FenceAsync(HttpContext http, RequestDelegate next)
     {
-        if (!http.Request.Path.StartsWithSegments("/api"))
+        if (!Fenced.Any(prefix => http.Request.Path.StartsWithSegments(prefix)))
         {
             await next(http);
             return;

@@ -7,55 +7,40 @@ namespace Haetae.Store;
 public sealed record Versioned<T>(T Value, ulong Revision);
 
 /// <summary>
-/// A replicated KV bucket holding JSON values, with compare-and-set. Reads go to any replica, so a read
-/// may trail the newest write by the writes in flight; every change is a compare-and-set on the revision
-/// read, so a stale read makes a change retry, never overwrite. A key that a replica says is absent is
-/// asked of the bucket's leader before the caller hears "absent", so that a user who has just signed up
-/// can sign in at once; while the bucket has no leader (an election), the replica's answer stands.
+/// A replicated KV bucket holding JSON values, with compare-and-set. Reads go to the bucket's leader, so
+/// they reflect every write acknowledged at any site; while the bucket has no leader (an election), the
+/// nearest replica answers. Every change is a compare-and-set on the revision read, so a stale read
+/// (during an election) makes a change retry, never overwrite.
 /// </summary>
 public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJSContext js)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private NATS.Client.JetStream.INatsJSStream? _stream;
 
+    /// <summary>
+    /// The newest value (from the leader), so that whoever wrote it, or was told of it, reads it back at any
+    /// site; during an election, when no leader answers, the replica's value is the best there is (reads do
+    /// not pause, and may trail for the seconds an election takes).
+    /// </summary>
     public async Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await GetFromLeaderAsync<T>(key, cancellationToken);
+        }
+        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            return await TryGetFromReplicaAsync<T>(key, cancellationToken);
+        }
+    }
+
+    /// <summary>The value as the nearest replica has it: it may trail the newest write by the writes in flight.</summary>
+    private async Task<Versioned<T>?> TryGetFromReplicaAsync<T>(string key, CancellationToken cancellationToken)
+    {
         var result = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken);
-        if (result.Success && result.Value.Value is { Length: > 0 } bytes)
-        {
-            return new Versioned<T>(JsonSerializer.Deserialize<T>(bytes, Json)!, result.Value.Revision);
-        }
-
-        return result.Success && result.Value.Operation != NatsKVOperation.Put ? null : await TryGetFromLeaderAsync<T>(key, cancellationToken);
-    }
-
-    private async Task<Versioned<T>?> TryGetFromLeaderAsync<T>(string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await GetFromLeaderAsync<T>(key, cancellationToken);
-        }
-        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-        {
-            // No leader right now: the replica's "absent" is the best answer available.
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The newest value (from the leader), so that a person reads what they have just written; during
-    /// an election, when no leader answers, the replica's value is the best there is.
-    /// </summary>
-    public async Task<Versioned<T>?> TryGetFreshAsync<T>(string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await GetFromLeaderAsync<T>(key, cancellationToken);
-        }
-        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-        {
-            return await TryGetAsync<T>(key, cancellationToken);
-        }
+        return result.Success && result.Value.Operation == NatsKVOperation.Put && result.Value.Value is { Length: > 0 } bytes
+            ? new Versioned<T>(JsonSerializer.Deserialize<T>(bytes, Json)!, result.Value.Revision)
+            : null;
     }
 
     /// <summary>
