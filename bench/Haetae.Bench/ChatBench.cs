@@ -17,9 +17,9 @@ internal static class ChatBench
 {
     private const string Password = "bench password";
 
-    public static async Task RunAsync(int pairs, int perSender, TextWriter output)
+    public static async Task RunAsync(int pairs, int perSender, TextWriter output, bool syncEveryWrite = true)
     {
-        await using var cluster = await TestCluster.StartAsync(withNodes: true);
+        await using var cluster = await TestCluster.StartAsync(withNodes: true, syncEveryWrite: syncEveryWrite);
         var sites = cluster.Spec.Sites.Select(s => s.NodeUri).ToList();
         HaetaeClient ClientAt(int i) => new([.. sites.Skip(i % 3), .. sites.Take(i % 3)]);
 
@@ -137,7 +137,7 @@ internal static class ChatBench
         })));
         var rawSeconds = (clock.Elapsed - rawStart).TotalSeconds;
 
-        await output.WriteLineAsync($"# chat benchmark: {pairs} senders × {perSender} messages, one at a time each, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
+        await output.WriteLineAsync($"# chat benchmark: {pairs} senders × {perSender} messages, one at a time each, {(syncEveryWrite ? "every write fsynced" : "lazy fsync")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
         await output.WriteLineAsync($"API send:      {total / apiSeconds,8:N0} msg/s  ack p50 {P(apiAcks, 50),6:0.0} ms  p99 {P(apiAcks, 99),6:0.0} ms  delivery p50 {P(delivery, 50),6:0.0} ms  p99 {P(delivery, 99),6:0.0} ms");
         await output.WriteLineAsync($"raw JetStream: {total / rawSeconds,8:N0} msg/s  ack p50 {P(rawAcks, 50),6:0.0} ms  p99 {P(rawAcks, 99),6:0.0} ms");
         await output.WriteLineAsync($"API rate / raw rate: {total / apiSeconds / (total / rawSeconds):0.00}");

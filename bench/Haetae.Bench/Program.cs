@@ -1,7 +1,7 @@
 using Haetae.Bench;
 
 // Whole-system measurements on real local sites.
-// Usage: dotnet run -c Release --project bench/Haetae.Bench -- foundation [runs] | chat [messages per sender]
+// Usage: dotnet run -c Release --project bench/Haetae.Bench -- foundation [runs] | chat [messages per sender] | fsync [runs]
 var runs = args.Length > 1 && int.TryParse(args[1], out var n) ? n : 5;
 switch (args.FirstOrDefault() ?? "foundation")
 {
@@ -11,7 +11,10 @@ switch (args.FirstOrDefault() ?? "foundation")
     case "chat":
         await ChatBench.RunAsync(pairs: 16, perSender: args.Length > 1 ? runs : 200, Console.Out);
         return 0;
+    case "fsync":
+        await FsyncBench.RunAsync(args.Length > 1 ? runs : 3, Console.Out);
+        return 0;
     default:
-        await Console.Error.WriteLineAsync($"unknown benchmark '{args[0]}' (known: foundation, chat)");
+        await Console.Error.WriteLineAsync($"unknown benchmark '{args[0]}' (known: foundation, chat, fsync)");
         return 2;
 }

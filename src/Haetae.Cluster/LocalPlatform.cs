@@ -21,6 +21,12 @@ public sealed class LocalPlatformOptions
     /// <summary>The nats-server program. Default <see cref="NatsServerBinary.Locate"/> (HAETAE_NATS_SERVER, or nats-server on PATH).</summary>
     public string NatsServer { get; set; } = NatsServerBinary.Locate();
 
+    /// <summary>
+    /// Every write on disk before it is acknowledged (sync_interval: always). Default true; false only for
+    /// measuring what that costs (bench fsync), never for a platform that holds anything.
+    /// </summary>
+    public bool SyncEveryWrite { get; set; } = true;
+
     /// <summary>How long start-up may take before it fails, naming what was not ready. Default 60 s.</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -367,7 +373,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         var site = _sites[spec.Name];
         Directory.CreateDirectory(Spec.DataDirectory(spec.Name));
         var configPath = Spec.ConfigPath(spec.Name);
-        await File.WriteAllTextAsync(configPath, NatsServerConfig.Render(Spec, spec));
+        await File.WriteAllTextAsync(configPath, NatsServerConfig.Render(Spec, spec, _options.SyncEveryWrite));
         File.SetUnixFileMode(configPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         site.Server = await ChildProcesses.StartAsync(

@@ -5,7 +5,8 @@ using NATS.Client.Core;
 namespace Haetae.Store;
 
 /// <summary>One stored message as a read returned it.</summary>
-public sealed record StoredEntry(string Subject, ulong Sequence, ReadOnlyMemory<byte> Data);
+/// <param name="Headers">The message's headers as stored (NATS header text), when the read returns them.</param>
+public sealed record StoredEntry(string Subject, ulong Sequence, ReadOnlyMemory<byte> Data, string? Headers = null);
 
 /// <summary>
 /// Reads of stream messages. Direct gets are answered by any replica (the streams allow direct access)
@@ -25,36 +26,60 @@ public static class DirectReads
     public static Task<StoredEntry?> GetLastAsync(INatsConnection connection, string stream, string subject, CancellationToken cancellationToken) =>
         RequestAsync(connection, stream, new DirectGetRequest { LastBySubject = subject }, cancellationToken);
 
+    /// <summary>How long a leader read waits before the replica answers instead: a leader answers in milliseconds.</summary>
+    public static readonly TimeSpan LeaderTimeout = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>After a leader read went unanswered, reads of that stream go to the replica for this long (an election takes seconds).</summary>
+    public static readonly TimeSpan NoLeaderBackoff = TimeSpan.FromSeconds(1);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> NoLeaderUntil = new(StringComparer.Ordinal);
+
     /// <summary>
     /// The newest message whose subject matches <paramref name="subject"/> as the stream's leader has it,
     /// so that it reflects every write acknowledged so far, at any site. While the stream has no leader (an
-    /// election, seconds), the local replica answers instead: reads do not pause, and may trail for that time.
+    /// election, seconds), the local replica answers instead: reads pause at most <see cref="LeaderTimeout"/>
+    /// once per <see cref="NoLeaderBackoff"/>, and may trail for the election's seconds.
     /// </summary>
     public static async Task<StoredEntry?> GetLastFromLeaderAsync(INatsConnection connection, string stream, string subject, CancellationToken cancellationToken)
     {
+        if (NoLeaderUntil.TryGetValue(stream, out var until) && Environment.TickCount64 < until)
+        {
+            return await GetLastAsync(connection, stream, subject, cancellationToken);
+        }
+
         NatsMsg<byte[]> reply;
         try
         {
             reply = await connection.RequestAsync<byte[], byte[]>(
-                $"$JS.API.STREAM.MSG.GET.{stream}", JsonSerializer.SerializeToUtf8Bytes(new DirectGetRequest { LastBySubject = subject }, Json), cancellationToken: cancellationToken);
+                $"$JS.API.STREAM.MSG.GET.{stream}",
+                JsonSerializer.SerializeToUtf8Bytes(new DirectGetRequest { LastBySubject = subject }, Json),
+                replyOpts: new NatsSubOpts { Timeout = LeaderTimeout },
+                cancellationToken: cancellationToken);
         }
         catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
-            return await GetLastAsync(connection, stream, subject, cancellationToken);
+            return await NoLeaderAsync();
         }
 
         var answer = JsonSerializer.Deserialize<LeaderGetResponse>(reply.Data ?? [], Json);
         if (answer?.Message is { } message)
         {
-            return new StoredEntry(message.Subject, message.Sequence, message.Data is null ? ReadOnlyMemory<byte>.Empty : Convert.FromBase64String(message.Data));
+            NoLeaderUntil.TryRemove(stream, out _);
+            return new StoredEntry(
+                message.Subject,
+                message.Sequence,
+                message.Data is null ? ReadOnlyMemory<byte>.Empty : Convert.FromBase64String(message.Data),
+                message.Headers is null ? null : System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(message.Headers)));
         }
 
-        return answer?.Error?.Code switch
+        // 404: nothing on that subject. Anything else: no leader, or one that has just lost it.
+        return answer?.Error?.Code == 404 ? null : await NoLeaderAsync();
+
+        async Task<StoredEntry?> NoLeaderAsync()
         {
-            404 => null,
-            // No leader, or one that has just lost it: the replica's answer, as during an election.
-            _ => await GetLastAsync(connection, stream, subject, cancellationToken),
-        };
+            NoLeaderUntil[stream] = Environment.TickCount64 + (long)NoLeaderBackoff.TotalMilliseconds;
+            return await GetLastAsync(connection, stream, subject, cancellationToken);
+        }
     }
 
     private static async Task<StoredEntry?> RequestAsync(INatsConnection connection, string stream, DirectGetRequest request, CancellationToken cancellationToken)
@@ -72,7 +97,11 @@ public static class DirectReads
             throw new NatsException($"Direct get from {stream} failed: {headers?.Code} {headers?.MessageText}");
         }
 
-        return new StoredEntry(subject.ToString(), ulong.Parse(sequence.ToString(), System.Globalization.CultureInfo.InvariantCulture), reply.Data ?? []);
+        return new StoredEntry(
+            subject.ToString(),
+            ulong.Parse(sequence.ToString(), System.Globalization.CultureInfo.InvariantCulture),
+            reply.Data ?? [],
+            headers.TryGetValue("KV-Operation", out var operation) ? $"KV-Operation: {operation}" : null);
     }
 
     private sealed record LeaderGetResponse(
@@ -82,7 +111,8 @@ public static class DirectReads
     private sealed record LeaderMessage(
         [property: JsonPropertyName("subject")] string Subject,
         [property: JsonPropertyName("seq")] ulong Sequence,
-        [property: JsonPropertyName("data")] string? Data);
+        [property: JsonPropertyName("data")] string? Data,
+        [property: JsonPropertyName("hdrs")] string? Headers);
 
     private sealed record LeaderError([property: JsonPropertyName("code")] int Code);
 

@@ -19,28 +19,15 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
 
     /// <summary>
     /// The newest value (from the leader), so that whoever wrote it, or was told of it, reads it back at any
-    /// site; during an election, when no leader answers, the replica's value is the best there is (reads do
-    /// not pause, and may trail for the seconds an election takes).
+    /// site; during an election, when no leader answers, the replica's value is the best there is (reads
+    /// pause at most <see cref="DirectReads.LeaderTimeout"/>, and may trail for the seconds an election takes).
     /// </summary>
     public async Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await GetFromLeaderAsync<T>(key, cancellationToken);
-        }
-        catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-        {
-            return await TryGetFromReplicaAsync<T>(key, cancellationToken);
-        }
-    }
-
-    /// <summary>The value as the nearest replica has it: it may trail the newest write by the writes in flight.</summary>
-    private async Task<Versioned<T>?> TryGetFromReplicaAsync<T>(string key, CancellationToken cancellationToken)
-    {
-        var result = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken);
-        return result.Success && result.Value.Operation == NatsKVOperation.Put && result.Value.Value is { Length: > 0 } bytes
-            ? new Versioned<T>(JsonSerializer.Deserialize<T>(bytes, Json)!, result.Value.Revision)
-            : null;
+        var entry = await DirectReads.GetLastFromLeaderAsync(js.Connection, $"KV_{store.Bucket}", $"$KV.{store.Bucket}.{key}", cancellationToken);
+        return entry is null || entry.Data.Length == 0 || entry.Headers?.Contains("KV-Operation", StringComparison.Ordinal) == true
+            ? null
+            : new Versioned<T>(JsonSerializer.Deserialize<T>(entry.Data.Span, Json)!, entry.Sequence);
     }
 
     /// <summary>

@@ -34,9 +34,10 @@ public sealed class TestCluster : IAsyncDisposable
     /// <param name="proxiedLinks">Route every link between sites through a proxy, so that a site can be cut off.</param>
     /// <param name="withExchange">Also register and start the sample third-party app (the exchange); needs nodes.</param>
     /// <param name="nodeSettings">Extra configuration for every node, as environment variables.</param>
+    /// <param name="syncEveryWrite">False only for benchmarks that measure what syncing every write costs.</param>
     public static async Task<TestCluster> StartAsync(
         bool withNodes, Action<string>? log = null, CancellationToken cancellationToken = default, bool proxiedLinks = false, bool withExchange = false,
-        IReadOnlyDictionary<string, string>? nodeSettings = null, bool withControls = false)
+        IReadOnlyDictionary<string, string>? nodeSettings = null, bool withControls = false, bool syncEveryWrite = true)
     {
         DeleteFoldersOfDeadRuns();
         var home = Path.Combine(Path.GetTempPath(), $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -52,6 +53,7 @@ public sealed class TestCluster : IAsyncDisposable
                 Log = log ?? (_ => { }),
                 NodeSettings = nodeSettings ?? new Dictionary<string, string>(),
                 ControlSocket = withControls ? spec.ControlSocketPath : null,
+                SyncEveryWrite = syncEveryWrite,
             };
             var platform = await LocalPlatform.StartAsync(spec, options, cancellationToken);
             var cluster = new TestCluster(platform, home);

@@ -55,7 +55,7 @@ function render(view) {
     const cell = (text, cls) => Object.assign(document.createElement('td'), { textContent: text, className: cls ?? '' });
     row.append(Object.assign(document.createElement('th'), { scope: 'row', textContent: site.name }),
       cell(site.up ? 'up · 정상' : 'down · 중단', `state ${site.up ? 'up' : 'down'}`),
-      cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'), cell(site.server ?? '-'));
+      cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
     const actions = document.createElement('td');
     if (view.controls) {
       // One action per site, the one that makes sense now: burn a running site, rebuild a burned one.
@@ -73,6 +73,7 @@ function render(view) {
     ? 'Full redundancy: yes · 완전 이중화'
     : `Full redundancy: no · 이중화 손상 (${view.behind.length} replicas behind)`;
   $('redundancy').className = `redundancy ${view.fullyReplicated ? 'ok' : 'bad'}`;
+  $('servers').textContent = `nats-server: ${view.sites.map(s => `${s.name} ${s.server ?? '-'}`).join(' · ')}`;
 
   const shards = $('shard-rows');
   shards.replaceChildren();
