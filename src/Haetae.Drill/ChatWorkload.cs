@@ -130,10 +130,10 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             }
         }
 
-        // Healing is not losing a site: nats-server 2.9.10 has no pre-vote, so the returning site's replicas,
-        // whose terms grew while they campaigned alone, unseat the leaders the others elected, in every group
-        // at once. The pauses from a heal until full redundancy are measured apart (HealPauses); the promise
-        // covers the rest of the run, the cut included.
+        // Healing is not losing a site: nats-server has no pre-vote, so the returning site's replicas, whose
+        // terms grew while they campaigned alone, can unseat the leaders the others elected. The pauses from a
+        // heal until full redundancy are measured apart (HealPauses) and checked against the same election
+        // bound in a check of their own; WritePauses covers the rest of the run, the cut included.
         var healing = context.Cuts.Select(c => (c.To, c.Converged)).ToList();
         var byShard = acks.GroupBy(a => Shards.Of(a.ChatId, Assets.ChatShards))
             .ToDictionary(g => g.Key, g => Gaps(g.Select(a => a.AckedAt).Concat(healing.SelectMany(h => new[] { h.To, h.Converged })).Order().ToList()));

@@ -25,6 +25,7 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     private readonly ConcurrentBag<string> _rejected = [];
     private long _tokenUses;
     private long _unavailable;
+    private long _refreshesLostInFlight;
     private readonly HttpClient _http = new() { Timeout = AttemptTimeout };
 
     /// <summary>
@@ -187,6 +188,7 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
 
     private async Task RefreshAndUseAsync(Person person, DrillContext context, string refreshToken, CancellationToken stop)
     {
+        var unanswered = false;
         foreach (var site in person.Sites)
         {
             TokenResponse refreshed;
@@ -203,6 +205,7 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
             {
                 // No answer (a time-out surfaces as a cancellation): the same refresh token, at the next site.
                 Interlocked.Increment(ref _unavailable);
+                unanswered = true;
                 continue;
             }
 
@@ -214,10 +217,22 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
 
             if (refreshed.Error is "invalid_grant")
             {
+                if (unanswered)
+                {
+                    // The unanswered or failed attempt may have redeemed it (its answer was lost, say to a site
+                    // cut off mid-request); a refresh token is good once, so this refusal is the provider keeping
+                    // that promise. The app signs the person in again, as any OAuth client must.
+                    Interlocked.Increment(ref _refreshesLostInFlight);
+                    return;
+                }
+
                 // Never reused, never revoked: a valid refresh token refused.
                 _rejected.Add($"refresh token of person {person.Index} refused at {site}: {refreshed.ErrorDescription}");
                 return;
             }
+
+            // A site that failed (5xx) may have stored the redemption before it did.
+            unanswered |= refreshed.ErrorType == ResponseErrorType.Exception || (int)refreshed.HttpStatusCode >= 500;
         }
     }
 
@@ -257,7 +272,8 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
                 $"{logins.Count} logins ({website} through the exchange's website), {retried} needed another try or site, longest {longest:0.0} s" +
                 (tooLong.Count > 0 ? $"; e.g. person {tooLong[0].Person} at {tooLong[0].Started.TotalSeconds:0.0} s took {tooLong[0].Took.TotalSeconds:0.0} s: {tooLong[0].LastError}" : "")),
             new(Service, "no valid token rejected (access tokens at the exchange, refresh tokens at Haetae)", Interlocked.Read(ref _tokenUses), _rejected.Count,
-                $"{Interlocked.Read(ref _tokenUses)} API calls with Haetae tokens, {_rejected.Count} rejected, {Interlocked.Read(ref _unavailable)} not answered" +
+                $"{Interlocked.Read(ref _tokenUses)} API calls with Haetae tokens, {_rejected.Count} rejected, {Interlocked.Read(ref _unavailable)} not answered, " +
+                $"{Interlocked.Read(ref _refreshesLostInFlight)} refresh tokens refused after an unanswered attempt that may have redeemed them" +
                 (_rejected.IsEmpty ? "" : $"; e.g. {_rejected.First()}")),
         ];
         return Task.FromResult(checks);

@@ -77,9 +77,6 @@ internal sealed class LoginToken : LoginEntity, IRevocable
     public string? Status { get; set; }
     public string? Subject { get; set; }
     public string? Type { get; set; }
-
-    /// <summary>Whether this copy won the redemption claim (see <see cref="TokenStore"/>): only the winner stores "redeemed".</summary>
-    public bool RedemptionClaimed { get; set; }
 }
 
 /// <summary>A unique name pointing at an entity id (client.CLIENT ID, scopename.NAME, reference.HASH).</summary>

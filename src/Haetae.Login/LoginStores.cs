@@ -548,57 +548,30 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
     /// <summary>
     /// A revocation wins over any change it raced with (a legitimate refresh at another site, say): on a
     /// compare-and-set conflict it is applied again to the newest copy. Any other change that loses the
-    /// race fails, which is what makes a code or refresh token redeemable once.
+    /// race fails, which is what makes a code or refresh token redeemable once, even when sites redeem it
+    /// at the same instant: the compare-and-set is decided by the bucket's leader, and exactly one of
+    /// several writers at different sites wins it (EngineTests; nats-server 2.9.10 let two win, and a
+    /// claim of its own appended to the log was needed then).
     /// </summary>
     public override async ValueTask UpdateAsync(LoginToken token, CancellationToken cancellationToken)
     {
         await IndexReferenceAsync(token, cancellationToken);
-        if (token.Status == OpenIddictConstants.Statuses.Redeemed && !token.RedemptionClaimed)
+        try
         {
-            await ClaimRedemptionAsync(token, cancellationToken);
+            await Entities.UpdateLettingRevocationWinAsync(token, cancellationToken);
         }
-
-        await Entities.UpdateLettingRevocationWinAsync(token, cancellationToken);
-    }
-
-    /// <summary>
-    /// One redemption per code or refresh token, even when sites redeem it at the same instant.
-    /// The compare-and-set alone did not ensure it: in CI, three sites redeeming one code at once got
-    /// two successes. Why is not pinned down; the likely suspect is nats-server 2.9.10 checking an
-    /// expected revision against what it has stored, not against writes still replicating. So each
-    /// redeemer first appends a
-    /// claim (claim.TOKEN.NONCE) and, once it is acknowledged, asks the leader for the first claim of
-    /// that token: the log's order is consensus, so every redeemer sees the same first claim, and only
-    /// its author goes on. The others fail as a lost compare-and-set would.
-    /// </summary>
-    private async ValueTask ClaimRedemptionAsync(LoginToken token, CancellationToken cancellationToken)
-    {
-        var claims = $"$KV.{Assets.LoginTokensBucket}.claim.{EntityBucket<LoginToken>.KeyPartOf(token.Id!.Replace('.', '_'))}";
-        var ack = await EntityBucket<LoginToken>.ThroughElectionsAsync(
-            async () => await Buckets.JetStream.PublishAsync($"{claims}.{EntityBucket<LoginToken>.NewId()}", token.Id, cancellationToken: cancellationToken),
-            cancellationToken);
-        if (ack.Error is { } error)
+        catch (OpenIddictExceptions.ConcurrencyException) when (token.Status == OpenIddictConstants.Statuses.Redeemed)
         {
-            throw new NATS.Client.JetStream.NatsJSApiException(error);
-        }
-        var first = await EntityBucket<LoginToken>.ThroughElectionsAsync(async () =>
-        {
-            var stream = await Buckets.JetStream.GetStreamAsync($"KV_{Assets.LoginTokensBucket}", cancellationToken: cancellationToken);
-            return await stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { NextBySubj = $"{claims}.*", Seq = 1 }, cancellationToken);
-        }, cancellationToken);
-        if (first.Message.Seq != ack.Seq)
-        {
-            // OpenIddict ignores a lost redemption of a refresh token (it allows concurrent refreshes);
-            // RejectConcurrentRefresh reads this and treats it as the reuse it is.
+            // Redeemed at another site at the same moment. OpenIddict ignores a lost redemption of a refresh
+            // token (it allows concurrent refreshes); RejectConcurrentRefresh reads this and treats it as the
+            // reuse it is.
             if (http?.HttpContext is { } context)
             {
                 context.Items[LostRedemption] = token.AuthorizationId ?? "";
             }
 
-            throw new OpenIddictExceptions.ConcurrencyException($"token {token.Id} was redeemed at another site at the same moment.");
+            throw;
         }
-
-        token.RedemptionClaimed = true;
     }
 
     public override async ValueTask DeleteAsync(LoginToken token, CancellationToken cancellationToken)

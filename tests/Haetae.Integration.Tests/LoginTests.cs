@@ -164,8 +164,8 @@ public sealed class LoginTests(SharedClusterFixture fixture)
         var (email, _) = await NewPersonAsync("Dayeon", ct);
         using var http = new HttpClient();
 
-        // Several rounds: the race is between three sites, each round a new code.
-        for (var round = 0; round < 5; round++)
+        // Several rounds: the race is between three sites, each round a new code (the compare-and-set alone decides it).
+        for (var round = 0; round < 20; round++)
         {
             var pkce = Pkce.Create();
             var code = await SignInAsync(Site(round % 3), clientId, email, pkce, ct);
