@@ -72,19 +72,25 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken) =>
         (await LastAsync(chatId, cancellationToken)).Sequence;
 
-    /// <summary>The chat's newest message and its sequence (0 and null when it has none), in one read.</summary>
+    /// <summary>
+    /// The chat's newest message and its sequence (0 and null when it has none), in one read. From the leader,
+    /// so that it never trails a message acknowledged at another site; and never below what this node has
+    /// seen itself (its appends, its feed), which matters while there is no leader and a trailing replica
+    /// answers: a device that starts following a chat catches up to this, and a message the feed handed
+    /// out just before the device followed would otherwise reach it only with the chat's next message.
+    /// </summary>
     public async Task<(long Sequence, MessageView? Message)> LastAsync(string chatId, CancellationToken cancellationToken)
     {
-        // From the leader: a chat's newest sequence must never trail a message acknowledged at another site.
         var last = await DirectReads.GetLastFromLeaderAsync(connection, Assets.ChatStreamOf(chatId), Assets.ChatMessagesFilter(chatId), cancellationToken);
-        if (last is null)
+        var sequence = last is null ? 0 : SequenceOf(last.Subject);
+        Observe(chatId, sequence);
+        var seen = _lastSeen.GetValueOrDefault(chatId);
+        if (seen > sequence)
         {
-            return (0, null);
+            return (seen, await GetAsync(chatId, seen, cancellationToken, fromLeader: true));
         }
 
-        var sequence = SequenceOf(last.Subject);
-        Observe(chatId, sequence);
-        return (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, Json));
+        return last is null ? (0, null) : (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, Json));
     }
 
     /// <summary>

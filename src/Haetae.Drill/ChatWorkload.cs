@@ -103,6 +103,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
 
         long deliveries = 0, disorder = 0, undelivered = 0;
         var examples = new List<string>();
+        var undeliveredExamples = new List<string>();
         foreach (var person in _people)
         {
             foreach (var chatId in person.Chats)
@@ -126,7 +127,13 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
                     }
                 }
 
-                undelivered += Math.Max(0, history.Count - person.LastReceived(chatId));
+                var missing = Math.Max(0, history.Count - person.LastReceived(chatId));
+                undelivered += missing;
+                if (missing > 0 && undeliveredExamples.Count < 3)
+                {
+                    undeliveredExamples.Add($"person {person.Index} chat {chatId}: received up to {person.LastReceived(chatId)} of {history.Count}, " +
+                        $"device at {person.Client.CurrentSite} after {person.Device?.Reconnects ?? 0} reconnects");
+                }
             }
         }
 
@@ -152,7 +159,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             new PromiseCheck(Service, "each chat's sequence has no gaps", histories.Count, gapped, $"{gapped} of {histories.Count} chats with a gap"),
             new PromiseCheck(Service, "an acknowledgement names the message stored at its sequence", acks.Count, wrongAck, $"{wrongAck} acknowledgements disagree with the history"),
             new PromiseCheck(Service, "every phone saw each chat in the same order, without gaps or duplicates", deliveries, disorder, $"{disorder} of {deliveries} deliveries out of order, doubled or skipped{(examples.Count > 0 ? " (" + string.Join("; ", examples) + ")" : "")}"),
-            new PromiseCheck(Service, "every phone received every message of its chats", histories.Values.Sum(h => (long)h.Count), undelivered, $"{undelivered} messages never reached a member's phone"),
+            new PromiseCheck(Service, "every phone received every message of its chats", histories.Values.Sum(h => (long)h.Count), undelivered, $"{undelivered} messages never reached a member's phone" + (undeliveredExamples.Count == 0 ? "" : $"; e.g. {string.Join("; ", undeliveredExamples)}")),
             new PromiseCheck(Service, "no valid request refused", acks.Count + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} sends refused with a 4xx"),
         };
         if (context.Cuts.Count > 0)
