@@ -57,11 +57,15 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Assets.ChatShards).Select(s => FollowShardAsync(s, stoppingToken)).Append(FollowReceiptsAsync(stoppingToken)));
 
+    /// <summary>How often a shard's feed is compared with the shard's newest message; a feed behind it and not moving for that long is started again.</summary>
+    private static readonly TimeSpan StallCheck = TimeSpan.FromSeconds(2);
+
     private async Task FollowShardAsync(int shard, CancellationToken stoppingToken)
     {
         ulong? lastSeen = null;
         while (!stoppingToken.IsCancellationRequested)
         {
+            using var stalled = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             try
             {
                 // From the shard's end at start-up, then always from just after the last message seen, so a
@@ -69,7 +73,8 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                 lastSeen ??= (await js.GetStreamAsync(Assets.ChatStream(shard), cancellationToken: stoppingToken)).Info.State.LastSeq;
                 var opts = new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = lastSeen.Value + 1 };
                 var consumer = await js.CreateOrderedConsumerAsync(Assets.ChatStream(shard), opts, stoppingToken);
-                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
+                _ = WatchForStallAsync(shard, () => lastSeen ?? 0, stalled);
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stalled.Token))
                 {
                     lastSeen = msg.Metadata?.Sequence.Stream ?? lastSeen;
                     if (msg.Data is null)
@@ -115,9 +120,47 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                LogFeedBroken(shard, e.Message);
+                LogFeedBroken(shard, stalled.IsCancellationRequested ? "it stopped delivering while the shard grew" : e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
             }
+            finally
+            {
+                await stalled.CancelAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// An ordered consumer lives on one replica; after a partition heals, one was seen to stay silent while
+    /// its shard grew (phones at two sites missed a chat's messages for good). So the feed is compared with
+    /// the shard's newest message (from the leader); behind it and not moving for <see cref="StallCheck"/>
+    /// twice in a row, the consumer is dropped and the feed follows again from the last message it saw.
+    /// </summary>
+    private async Task WatchForStallAsync(int shard, Func<ulong> seen, CancellationTokenSource stalled)
+    {
+        using var tick = new PeriodicTimer(StallCheck);
+        var suspect = false;
+        var before = seen();
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stalled.Token))
+            {
+                var now = seen();
+                var newest = await DirectReads.GetLastFromLeaderAsync(js.Connection, Assets.ChatStream(shard), ">", stalled.Token);
+                var stuck = now == before && newest is not null && newest.Sequence > now;
+                if (stuck && suspect)
+                {
+                    await stalled.CancelAsync();
+                    return;
+                }
+
+                suspect = stuck;
+                before = now;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or NATS.Client.Core.NatsException or TimeoutException or System.Text.Json.JsonException)
+        {
+            // The feed ended, or the check could not be made this time: nothing to decide.
         }
     }
 

@@ -19,6 +19,8 @@ public sealed class CliTests
         Assert.Equal(0, status.ExitCode);
         Assert.Contains("Full redundancy: yes", status.Output, StringComparison.Ordinal);
         Assert.Contains("JetStream meta leader: ", status.Output, StringComparison.Ordinal);
+        var version = await NatsServerBinary.CheckAsync(NatsServerBinary.Locate(), ct);
+        Assert.All(cluster.Spec.Sites, s => Assert.Matches($"(?m)^{s.Name} +up +{System.Text.RegularExpressions.Regex.Escape(version.ToString())} fsync ", status.Output));
 
         var unknown = await RunAsync(cluster.Home, "fire", "mars");
         Assert.Equal(1, unknown.ExitCode);
