@@ -13,9 +13,11 @@ namespace Exchange;
 /// tokens are valid at every site, so the same request at another site is the correct answer, not a guess.
 /// </para>
 /// <para>
-/// Only a site that did not answer is skipped: a refused or failed connection (<see cref="HttpRequestException"/>)
-/// or no answer within <see cref="AttemptTimeout"/> (connecting is bounded by <see cref="ConnectTimeout"/>). An
-/// HTTP answer, even an error, is the site's answer and is returned as it is. The caller's own cancellation (the
+/// Only a site that did not answer, or answered 503, is skipped: a refused or failed connection
+/// (<see cref="HttpRequestException"/>), no answer within <see cref="AttemptTimeout"/> (connecting is bounded by
+/// <see cref="ConnectTimeout"/>), or 503 Service Unavailable (a site cut off from the others refuses at once; the
+/// last site's 503 is returned as it is). Any other HTTP answer, even an error, is the site's answer and is
+/// returned as it is. The caller's own cancellation (the
 /// browser went away, or the client's overall timeout) is never retried. Each other site is tried once, in the
 /// configured order after the failed one; every failure is reported to the configuration manager so that it
 /// checks its current site at once instead of at the next probe.
@@ -94,6 +96,22 @@ internal sealed partial class SiteFailoverHandler(
             try
             {
                 var response = await base.SendAsync(attempt, deadline.Token);
+                if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && n + 1 < order.Length)
+                {
+                    // "Not here, not now" (a site cut off from the others refuses at once): the same request
+                    // belongs at the next site, as when a site does not answer at all.
+                    var refusedAt = attempt.RequestUri!;
+                    response.Dispose();
+                    failures.Add($"{refusedAt}: 503");
+                    if (site != first)
+                    {
+                        attempt.Dispose();
+                    }
+
+                    LogResending(request.Method.Method, refusedAt, "503 Service Unavailable", sites.Rebase(address, first, order[n + 1]));
+                    continue;
+                }
+
                 provider.ReportAnswered(site);
                 if (site != first)
                 {
