@@ -37,12 +37,15 @@ public static class DirectReads
     /// <summary>
     /// The newest message whose subject matches <paramref name="subject"/> as the stream's leader has it,
     /// so that it reflects every write acknowledged so far, at any site. While the stream has no leader (an
-    /// election, seconds), the local replica answers instead: reads pause at most <see cref="LeaderTimeout"/>
-    /// once per <see cref="NoLeaderBackoff"/>, and may trail for the election's seconds.
+    /// election, seconds), the local replica answers instead when <paramref name="replicaWhenNoLeader"/>:
+    /// reads pause at most <see cref="LeaderTimeout"/> once per <see cref="NoLeaderBackoff"/>, and may trail
+    /// for the election's seconds. Without it, a read with no leader to answer throws a
+    /// <see cref="NatsException"/> (for callers that retry through elections and must never trail).
     /// </summary>
-    public static async Task<StoredEntry?> GetLastFromLeaderAsync(INatsConnection connection, string stream, string subject, CancellationToken cancellationToken)
+    public static async Task<StoredEntry?> GetLastFromLeaderAsync(
+        INatsConnection connection, string stream, string subject, CancellationToken cancellationToken, bool replicaWhenNoLeader = true)
     {
-        if (NoLeaderUntil.TryGetValue(stream, out var until) && Environment.TickCount64 < until)
+        if (replicaWhenNoLeader && NoLeaderUntil.TryGetValue(stream, out var until) && Environment.TickCount64 < until)
         {
             return await GetLastAsync(connection, stream, subject, cancellationToken);
         }
@@ -53,10 +56,10 @@ public static class DirectReads
             reply = await connection.RequestAsync<byte[], byte[]>(
                 $"$JS.API.STREAM.MSG.GET.{stream}",
                 JsonSerializer.SerializeToUtf8Bytes(new DirectGetRequest { LastBySubject = subject }, Json),
-                replyOpts: new NatsSubOpts { Timeout = LeaderTimeout },
+                replyOpts: replicaWhenNoLeader ? new NatsSubOpts { Timeout = LeaderTimeout } : null,
                 cancellationToken: cancellationToken);
         }
-        catch (Exception e) when (e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (replicaWhenNoLeader && e is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
         {
             return await NoLeaderAsync();
         }
@@ -73,7 +76,12 @@ public static class DirectReads
         }
 
         // 404: nothing on that subject. Anything else: no leader, or one that has just lost it.
-        return answer?.Error?.Code == 404 ? null : await NoLeaderAsync();
+        if (answer?.Error?.Code == 404)
+        {
+            return null;
+        }
+
+        return replicaWhenNoLeader ? await NoLeaderAsync() : throw new NatsException($"No leader of {stream} answered: {answer?.Error?.Code} {answer?.Error?.Description}");
 
         async Task<StoredEntry?> NoLeaderAsync()
         {
@@ -114,7 +122,9 @@ public static class DirectReads
         [property: JsonPropertyName("data")] string? Data,
         [property: JsonPropertyName("hdrs")] string? Headers);
 
-    private sealed record LeaderError([property: JsonPropertyName("code")] int Code);
+    private sealed record LeaderError(
+        [property: JsonPropertyName("code")] int Code,
+        [property: JsonPropertyName("description")] string? Description);
 
     private sealed class DirectGetRequest
     {

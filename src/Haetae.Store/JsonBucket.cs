@@ -15,42 +15,29 @@ public sealed record Versioned<T>(T Value, ulong Revision);
 public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJSContext js)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private NATS.Client.JetStream.INatsJSStream? _stream;
 
     /// <summary>
     /// The newest value (from the leader), so that whoever wrote it, or was told of it, reads it back at any
     /// site; during an election, when no leader answers, the replica's value is the best there is (reads
     /// pause at most <see cref="DirectReads.LeaderTimeout"/>, and may trail for the seconds an election takes).
     /// </summary>
-    public async Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken)
-    {
-        var entry = await DirectReads.GetLastFromLeaderAsync(js.Connection, $"KV_{store.Bucket}", $"$KV.{store.Bucket}.{key}", cancellationToken);
-        return entry is null || entry.Data.Length == 0 || entry.Headers?.Contains("KV-Operation", StringComparison.Ordinal) == true
-            ? null
-            : new Versioned<T>(JsonSerializer.Deserialize<T>(entry.Data.Span, Json)!, entry.Sequence);
-    }
+    public Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken) =>
+        ReadAsync<T>(key, replicaWhenNoLeader: true, cancellationToken);
 
     /// <summary>
     /// The newest value of <paramref name="key"/> as the bucket's leader has it (null when absent), for
-    /// reads that must not trail a write already acknowledged. Throws when no leader answers.
+    /// reads that must not trail a write already acknowledged, even during an election: throws when no
+    /// leader answers (callers retry through elections).
     /// </summary>
-    public async Task<Versioned<T>?> GetFromLeaderAsync<T>(string key, CancellationToken cancellationToken)
+    public Task<Versioned<T>?> GetFromLeaderAsync<T>(string key, CancellationToken cancellationToken) =>
+        ReadAsync<T>(key, replicaWhenNoLeader: false, cancellationToken);
+
+    private async Task<Versioned<T>?> ReadAsync<T>(string key, bool replicaWhenNoLeader, CancellationToken cancellationToken)
     {
-        try
-        {
-            // Looked up once: the handle only names the stream, and asking for it again is a round trip per read.
-            _stream ??= await js.GetStreamAsync($"KV_{store.Bucket}", cancellationToken: cancellationToken);
-            var stored = await _stream.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = $"$KV.{store.Bucket}.{key}" }, cancellationToken);
-            var message = stored.Message;
-            var operation = message.Hdrs is { } headers && headers.Contains("KV-Operation");
-            return operation || message.Data.Length == 0
-                ? null
-                : new Versioned<T>(JsonSerializer.Deserialize<T>(message.Data.Span, Json)!, message.Seq);
-        }
-        catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return null;
-        }
+        var entry = await DirectReads.GetLastFromLeaderAsync(js.Connection, $"KV_{store.Bucket}", $"$KV.{store.Bucket}.{key}", cancellationToken, replicaWhenNoLeader);
+        return entry is null || entry.Data.Length == 0 || entry.Headers?.Contains("KV-Operation", StringComparison.Ordinal) == true
+            ? null
+            : new Versioned<T>(JsonSerializer.Deserialize<T>(entry.Data.Span, Json)!, entry.Sequence);
     }
 
     /// <summary>Creates <paramref name="key"/>; false if it exists already.</summary>
