@@ -146,7 +146,17 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
             while (await tick.WaitForNextTickAsync(stalled.Token))
             {
                 var now = seen();
-                var newest = await DirectReads.GetLastFromLeaderAsync(js.Connection, Assets.ChatStream(shard), ">", stalled.Token);
+                StoredEntry? newest;
+                try
+                {
+                    newest = await DirectReads.GetLastFromLeaderAsync(js.Connection, Assets.ChatStream(shard), ">", stalled.Token);
+                }
+                catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException or System.Text.Json.JsonException)
+                {
+                    // Not answered this time (the store is electing): nothing to decide, ask again next tick.
+                    continue;
+                }
+
                 var stuck = now == before && newest is not null && newest.Sequence > now;
                 if (stuck && suspect)
                 {
@@ -158,9 +168,9 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                 before = now;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or NATS.Client.Core.NatsException or TimeoutException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
-            // The feed ended, or the check could not be made this time: nothing to decide.
+            // The feed ended.
         }
     }
 

@@ -58,7 +58,8 @@ internal sealed class DeviceSession(
             {
                 var last = await messages.LastSequenceAsync(chat.Id, closing.Token);
                 feed.Follow(chat.Id, this);
-                _lastSent[chat.Id] = resume is not null && resume.TryGetValue(chat.Id, out var seen) ? Math.Clamp(seen, 0, last) : last;
+                // A new device (no resume map) starts from now; one that lists its chats has not heard of those it leaves out.
+                _lastSent[chat.Id] = resume is null ? last : Math.Clamp(resume.GetValueOrDefault(chat.Id), 0, last);
             }
 
             foreach (var chat in mine)

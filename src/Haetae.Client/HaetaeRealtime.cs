@@ -19,11 +19,18 @@ public sealed class HaetaeRealtime : IAsyncDisposable
     private readonly Task _loop;
     private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <param name="lastSeen">The last sequence this device saw in each chat (empty for a new device: it starts from now).</param>
+    /// <summary>
+    /// False until the device has been live once (or was given where it stood): until then it resumes as a
+    /// new device, from now; after, a chat missing from its positions is one it has not heard of yet.
+    /// </summary>
+    private volatile bool _knowsItsChats;
+
+    /// <param name="lastSeen">The last sequence this device saw in each chat, from <see cref="LastSeen"/> (null for a new device: it starts from now).</param>
     public HaetaeRealtime(HaetaeClient client, IReadOnlyDictionary<string, long>? lastSeen = null)
     {
         _client = client;
         _lastSeen = new Dictionary<string, long>(lastSeen ?? new Dictionary<string, long>());
+        _knowsItsChats = lastSeen is not null;
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
@@ -64,7 +71,7 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                     await socket.ConnectAsync(uri, connectTimeout.Token);
                 }
 
-                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new ResumeFrame("resume", LastSeen), HaetaeClient.Json), WebSocketMessageType.Text, true, stop);
+                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new ResumeFrame("resume", _knowsItsChats ? LastSeen : null), HaetaeClient.Json), WebSocketMessageType.Text, true, stop);
                 attempt = 0;
                 await ReceiveAsync(socket, stop);
             }
@@ -122,6 +129,8 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                         _lastSeen.TryAdd(chatId, position);
                     }
                 }
+
+                _knowsItsChats = true;
 
                 Volatile.Read(ref _live).TrySetResult();
                 continue;

@@ -97,9 +97,12 @@ public static class ChatHeaders
 }
 
 /// <summary>
-/// Frames of the realtime WebSocket (/api/realtime), JSON text. The device may first send a
+/// Frames of the realtime WebSocket (/api/realtime), JSON text. The device first sends a
 /// <see cref="ResumeFrame"/> with the last sequence it saw in each chat; the node then sends everything
 /// after it, then <c>{"type":"live"}</c>, then live events, with no gap and no duplicate per chat.
+/// <see cref="Chats"/> null is a new device: every chat starts from now. Otherwise a chat the device does
+/// not list is one it has not heard of yet (it joined while the device was away, or just before the
+/// socket dropped) and is sent from its beginning.
 /// </summary>
 public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>? Chats);
 

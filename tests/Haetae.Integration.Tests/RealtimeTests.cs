@@ -102,6 +102,50 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_device_away_when_it_was_invited_resumes_the_group_from_its_beginning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (carol, carolUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Carol", ct);
+        using var a = alice;
+        using var c = carol;
+        IReadOnlyDictionary<string, long> seen;
+        await using (var first = new HaetaeRealtime(carol))
+        {
+            await first.Live.WaitAsync(Phase, ct);
+            seen = first.LastSeen;
+        }
+
+        var group = await alice.CreateChatAsync([carolUser.Id], "while you were out", cancellationToken: ct);
+        await alice.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
+
+        await using var resumed = new HaetaeRealtime(carol, seen);
+        var frames = await DeviceFrames.NextMessagesAsync(resumed, 2, "the invitation and the first message, after the resume", ct);
+
+        Assert.Empty(seen);
+        Assert.Equal([(group.Id, 1L, MessageKind.Joined), (group.Id, 2L, MessageKind.Text)], frames.Select(m => (m.ChatId, m.Sequence, m.Kind)));
+    }
+
+    [Fact]
+    public async Task A_new_device_starts_every_chat_from_now()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
+        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
+        using var a = alice;
+        using var b = bob;
+        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        await alice.SendTextAsync(chat.Id, "before the phone", cancellationToken: ct);
+
+        await using var phone = new HaetaeRealtime(bob);
+        await phone.Live.WaitAsync(Phase, ct);
+        await alice.SendTextAsync(chat.Id, "after", cancellationToken: ct);
+
+        var next = await DeviceFrames.NextMessagesAsync(phone, 1, "the first message after the new device was live", ct);
+        Assert.Equal((2L, "after"), (next[0].Sequence, next[0].Text));
+    }
+
+    [Fact]
     public async Task A_new_one_to_one_chat_reaches_the_other_persons_connected_device()
     {
         var ct = TestContext.Current.CancellationToken;
