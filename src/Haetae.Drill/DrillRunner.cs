@@ -173,7 +173,7 @@ public static class DrillRunner
                 if (context.Cuts.Count > 0)
                 {
                     // After a heal the returning replicas' higher terms unseat leaders (no pre-vote): one more
-                    // election per shard, bounded the same way (2.15.1: at most 8.4 s measured; 2.9.10: 17.4 s).
+                    // election per shard, bounded the same way (2.15.1: at most 8.8 s measured; 2.9.10: 17.4 s).
                     checks.Add(new PromiseCheck("chat", $"writes paused no longer than an election after the heal ({ElectionBound.TotalSeconds:0} s)", healPauses.Count,
                         healPauses.Count(p => p.Value > ElectionBound.TotalSeconds), $"longest pause {(healPauses.Count == 0 ? 0 : healPauses.Values.Max()):0.0} s"));
                 }
