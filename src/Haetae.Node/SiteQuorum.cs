@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Haetae.Store;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NATS.Client.Core;
 
 namespace Haetae.Node;
 
@@ -13,14 +14,29 @@ namespace Haetae.Node;
 /// than a majority of the sites, the node answers every API and login request with 503, drops its open requests
 /// and realtime sockets, and reports not ready. Clients then move to another site at once, with the same
 /// request ids, instead of waiting out timeouts against an island.
+/// <para>
+/// A cut-off site also gives up the leaderships its server still holds. nats-server's leader steps down
+/// only after 10 to 20 s without a quorum (raft.go's lostQuorumInterval and its check), so after a shorter
+/// cut it is still "leader" when the links return, and the first answer to a leader read (any site's
+/// request reaches every replica; the first reply wins) can come from it, with the state of the moment
+/// of the cut: a profile renamed during the cut was seen with its old name right after a heal. The node
+/// therefore asks its own server, over a connection to it alone, to step down from every stream and
+/// bucket it leads, at once and every second while the cut lasts (an island wins no election, so none
+/// comes back). No write is lost by this: nothing a leader without quorum held was ever acknowledged.
+/// </para>
 /// </summary>
-internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) : BackgroundService, IHealthCheck
+internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) : BackgroundService, IHealthCheck
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often a cut-off site asks its server again to lead nothing.</summary>
+    private static readonly TimeSpan RelinquishInterval = TimeSpan.FromSeconds(1);
+
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(1) };
     private readonly Lock _gate = new();
     private CancellationTokenSource _connected = new();
     private volatile bool _isolated;
+    private NatsConnection? _local;
 
     /// <summary>True while this site's server reaches fewer than a majority of the sites.</summary>
     public bool IsIsolated => _isolated;
@@ -47,14 +63,17 @@ internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) 
 
         var routez = new Uri(new Uri(monitor), "routez");
         var majority = (nats.Urls.Count / 2) + 1;
+        var relinquished = 0L;
         using var timer = new PeriodicTimer(PollInterval);
         do
         {
             int? sites = null;
+            string? server = null;
             try
             {
                 var answer = await _http.GetFromJsonAsync<Routez>(routez, stoppingToken);
                 sites = 1 + (answer?.Routes ?? []).Select(r => r.RemoteId).Distinct().Count();
+                server = answer?.ServerName;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
             {
@@ -63,9 +82,52 @@ internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) 
             }
 
             Set(sites is { } seen && seen < majority, sites);
+            if (_isolated && server is not null && Environment.TickCount64 - relinquished >= (long)RelinquishInterval.TotalMilliseconds)
+            {
+                relinquished = Environment.TickCount64;
+                await RelinquishLeadershipsAsync(new Uri(monitor), server, stoppingToken);
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>Asks this site's own server to step down from every stream and bucket it leads.</summary>
+    private async Task RelinquishLeadershipsAsync(Uri monitor, string server, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var jsz = await _http.GetFromJsonAsync<Jsz>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
+            var led = (jsz?.Accounts ?? []).SelectMany(a => a.Streams ?? []).Where(s => s.Cluster?.Leader == server).Select(s => s.Name).ToList();
+            if (led.Count == 0)
+            {
+                return;
+            }
+
+            // Its own connection, to the local server only: the node's may have moved to another site, whose
+            // leaders are the real ones. Streams of other accounts are not found through it and stay as they are.
+            _local ??= new NatsConnection(nats.ToOpts() with { Url = nats.Urls[0], Name = $"{nats.ClientName}-quorum" });
+            var answers = await Task.WhenAll(led.Select(async stream =>
+            {
+                try
+                {
+                    var reply = await _local.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", [], cancellationToken: cancellationToken);
+                    return reply.Data is { } data && System.Text.Encoding.UTF8.GetString(data).Contains("\"success\":true", StringComparison.Ordinal);
+                }
+                catch (NatsException)
+                {
+                    return false;
+                }
+            }));
+            LogRelinquished(answers.Count(a => a), led.Count);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or NatsException && !cancellationToken.IsCancellationRequested)
+        {
+            // Asked again on the next round while the cut lasts.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cut off: this site's server stepped down from {Done} of the {Led} streams and buckets it still led.")]
+    private partial void LogRelinquished(int done, int led);
 
     private void Set(bool isolated, int? sites)
     {
@@ -132,6 +194,15 @@ internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) 
         await next(http);
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_local is not null)
+        {
+            await _local.DisposeAsync();
+        }
+    }
+
     public override void Dispose()
     {
         _http.Dispose();
@@ -139,7 +210,19 @@ internal sealed class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) 
         base.Dispose();
     }
 
-    private sealed record Routez([property: JsonPropertyName("routes")] IReadOnlyList<Route>? Routes);
+    private sealed record Routez(
+        [property: JsonPropertyName("server_name")] string? ServerName,
+        [property: JsonPropertyName("routes")] IReadOnlyList<Route>? Routes);
+
+    private sealed record Jsz([property: JsonPropertyName("account_details")] IReadOnlyList<JszAccount>? Accounts);
+
+    private sealed record JszAccount([property: JsonPropertyName("stream_detail")] IReadOnlyList<JszStream>? Streams);
+
+    private sealed record JszStream(
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("cluster")] JszCluster? Cluster);
+
+    private sealed record JszCluster([property: JsonPropertyName("leader")] string? Leader);
 
     private sealed record Route([property: JsonPropertyName("remote_id")] string? RemoteId);
 }

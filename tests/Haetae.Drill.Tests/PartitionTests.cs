@@ -62,4 +62,37 @@ public sealed class PartitionTests
         Assert.Equal((ulong)stored.Count, marker.Seq);
         Assert.True(cutAt > TimeSpan.Zero);
     }
+
+    // nats-server's leader without quorum steps down only after 10 to 20 s (raft.go's lostQuorumInterval);
+    // until then it answers leader reads, and after a shorter cut it answers them with the state of the
+    // moment of the cut. The cut-off site's node makes its server give up every leadership at once.
+    [Fact]
+    public async Task A_cut_off_site_gives_up_its_leaderships_long_before_its_server_would()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct, proxiedLinks: true);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var led = await Task.WhenAll(cluster.Spec.Sites.Select(async site => (site, streams: await LeadershipsAsync(http, site, ct))));
+        var (island, before) = led.MaxBy(l => l.streams.Count);
+        Assert.NotEmpty(before);
+
+        await cluster.Platform.PartitionAsync(island.Name, ct);
+        var after = await Eventually.WaitForAsync(
+            $"{island.Name}, cut off, leads none of the {before.Count} streams and buckets it led (the server alone would keep them 10 s or more)",
+            TimeSpan.FromSeconds(5), c => LeadershipsAsync(http, island, c), streams => streams.Count == 0, ct);
+        await cluster.Platform.HealAsync(island.Name, ct);
+        await cluster.Platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(90), ct);
+
+        Assert.Empty(after);
+    }
+
+    /// <summary>The streams and buckets whose leader is <paramref name="site"/>'s server (named after its site), as its own monitoring says.</summary>
+    private static async Task<List<string>> LeadershipsAsync(HttpClient http, Haetae.Cluster.SiteSpec site, CancellationToken ct)
+    {
+        using var jsz = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(site.MonitorUri, "jsz?accounts=true&streams=true"), ct));
+        return [.. (jsz.RootElement.TryGetProperty("account_details", out var accounts) ? accounts.EnumerateArray() : default)
+            .SelectMany(a => a.TryGetProperty("stream_detail", out var streams) ? streams.EnumerateArray() : default)
+            .Where(s => s.TryGetProperty("cluster", out var c) && c.TryGetProperty("leader", out var l) && l.GetString() == site.Name)
+            .Select(s => s.GetProperty("name").GetString()!)];
+    }
 }
