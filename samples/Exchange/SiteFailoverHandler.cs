@@ -47,13 +47,17 @@ internal sealed partial class SiteFailoverHandler(
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Longest wait for one site's answer (headers) before the next site is tried: a token request takes
-    /// milliseconds, so a site this slow is hung, and a user is waiting.
+    /// Longest wait for one site's answer (headers) before the next site is tried. A token request takes
+    /// milliseconds, except while the provider's store elects a new leader after a site is lost: then every
+    /// site waits for the same election, up to 10 s (the provider's election budget), and answers. Giving up
+    /// sooner helps nothing and harms: the abandoned site still redeems the code once the election is over,
+    /// and the same request resent elsewhere is then refused as a code used twice (seen in partition drills
+    /// with 5 s here: two sites abandoned mid-election, the third cut off, and the sign-in failed).
     /// </summary>
-    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(12);
 
     /// <summary>Overall bound for a client using this handler: room for one attempt at each of three sites.</summary>
-    public static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(40);
 
     /// <summary>The innermost handler for clients using this one: bounds connecting, which the default does not.</summary>
     public static HttpMessageHandler CreatePrimaryHandler() => new SocketsHttpHandler

@@ -66,12 +66,21 @@ public static class DrillRunner
         var clock = Stopwatch.StartNew();
         var root = Path.Combine(workDirectory, $"drill-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
+        string? logs = null;
+        var keepLogs = false;
+        DrillReport KeepLogsIfBroken(DrillReport report)
+        {
+            keepLogs = !report.AllKept;
+            return report;
+        }
+
         try
         {
             log("starting three sites...");
             var partition = options.Partition is not null;
             await using var platform = await LocalPlatform.StartAsync(
                 PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks: partition), new LocalPlatformOptions { Log = _ => { } }, cancellationToken);
+            logs = platform.Spec.LogDirectory;
             if (partition && !platform.Spec.HasSite(options.Partition!))
             {
                 throw new PlatformException($"unknown site '{options.Partition}' (sites: {string.Join(", ", platform.Spec.Sites.Select(s => s.Name))})");
@@ -183,7 +192,7 @@ public static class DrillRunner
                         string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
                 }
 
-                return new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers);
+                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -193,8 +202,8 @@ public static class DrillRunner
                 log($"phase '{phase}' failed: {e.Message}");
                 timeline.Mark($"failed: {phase}");
                 checks.Add(new PromiseCheck("drill", "every phase of the drill finished", 1, 1, $"phase '{phase}': {e.GetType().Name}: {e.Message}"));
-                return new DrillReport(options, checks, rounds, context.Cuts, new Dictionary<string, double>(), new Dictionary<string, double>(),
-                    timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers);
+                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, new Dictionary<string, double>(), new Dictionary<string, double>(),
+                    timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
             }
             finally
             {
@@ -204,6 +213,17 @@ public static class DrillRunner
         }
         finally
         {
+            if (keepLogs && logs is not null && Directory.Exists(logs))
+            {
+                // The platform has stopped: its processes' logs are complete. They go with the report.
+                var into = Path.Combine(options.ReportDirectory, "logs");
+                Directory.CreateDirectory(into);
+                foreach (var file in Directory.EnumerateFiles(logs))
+                {
+                    File.Copy(file, Path.Combine(into, Path.GetFileName(file)), overwrite: true);
+                }
+            }
+
             try
             {
                 Directory.Delete(root, recursive: true);

@@ -58,6 +58,14 @@ public sealed class FireDrillTests
         {
             await drill(work, options);
         }
+        catch (Exception e) when (Directory.Exists(options.ReportDirectory))
+        {
+            // A broken promise leaves the processes' logs with the report: keep them for whoever reads the failure.
+            var kept = Path.Combine(AppContext.BaseDirectory, "TestResults", $"drill-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
+            Directory.Move(options.ReportDirectory, kept);
+            throw new Xunit.Sdk.XunitException($"{e.Message}{Environment.NewLine}(the report and the logs are kept in {kept})", e);
+        }
         finally
         {
             Directory.Delete(work, recursive: true);
