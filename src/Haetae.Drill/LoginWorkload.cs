@@ -262,14 +262,21 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
     public Task<IReadOnlyList<PromiseCheck>> CheckAsync(DrillContext context, CancellationToken cancellationToken)
     {
         var logins = _logins.ToList();
-        var tooLong = logins.Where(l => !l.Succeeded || l.Took > DrillRunner.ElectionBound).OrderByDescending(l => l.Took).ToList();
+        // A partition is two disruptions: the cut (the other sites elect new leaders) and the heal (the returning
+        // replicas' higher terms unseat leaders again: nats-server has no pre-vote). A login whose steps fall into
+        // both elections waits for both, each bounded like any other; a fire is one.
+        var disruptions = context.Cuts.SelectMany(c => new[] { c.From, c.To }).ToList();
+        TimeSpan Allowed(LoginRecord login) =>
+            DrillRunner.ElectionBound * Math.Max(1, disruptions.Count(d => login.Started < d + DrillRunner.ElectionBound && login.Ended > d));
+        var tooLong = logins.Where(l => !l.Succeeded || l.Took > Allowed(l)).OrderByDescending(l => l.Took).ToList();
+        var overlappedTwo = logins.Count(l => Allowed(l) > DrillRunner.ElectionBound);
         var longest = logins.Count == 0 ? 0 : logins.Max(l => l.Took.TotalSeconds);
         var retried = logins.Count(l => l.Tries > 1);
         var website = logins.Count(l => l.ViaWebsite);
         IReadOnlyList<PromiseCheck> checks =
         [
-            new(Service, $"no login failed for longer than an election ({DrillRunner.ElectionBound.TotalSeconds:0} s)", logins.Count, tooLong.Count,
-                $"{logins.Count} logins ({website} through the exchange's website), {retried} needed another try or site, longest {longest:0.0} s" +
+            new(Service, $"no login failed for longer than the elections it overlapped ({DrillRunner.ElectionBound.TotalSeconds:0} s each)", logins.Count, tooLong.Count,
+                $"{logins.Count} logins ({website} through the exchange's website), {retried} needed another try or site, {overlappedTwo} under way through a cut and its heal, longest {longest:0.0} s" +
                 (tooLong.Count > 0 ? $"; e.g. person {tooLong[0].Person} at {tooLong[0].Started.TotalSeconds:0.0} s took {tooLong[0].Took.TotalSeconds:0.0} s: {tooLong[0].LastError}" : "")),
             new(Service, "no valid token rejected (access tokens at the exchange, refresh tokens at Haetae)", Interlocked.Read(ref _tokenUses), _rejected.Count,
                 $"{Interlocked.Read(ref _tokenUses)} API calls with Haetae tokens, {_rejected.Count} rejected, {Interlocked.Read(ref _unavailable)} not answered, " +
