@@ -42,7 +42,7 @@ public sealed record SiteStatus(
 public sealed record AssetPlacement(string Stream, string? Leader, IReadOnlyList<string> Peers, ulong Messages);
 
 /// <summary>A replica that is not caught up, and how we know.</summary>
-public sealed record LaggingReplica(string Stream, string Site, string Reason);
+public sealed record LaggingReplica(string Stream, string Site, string Reason, ulong? Lag = null);
 
 /// <summary>What one site's endpoints answered (null: did not answer).</summary>
 public sealed record SiteReading(SiteDescription Site, JetStreamReport? Jsz, ServerHealth? Health, bool NodeReady, ServerInfo? Info = null);
@@ -136,7 +136,7 @@ public sealed record ClusterStatus(
                 }
                 else if (replica.Lag > CaughtUpLag)
                 {
-                    behind.Add(new LaggingReplica(name, replica.Name, $"{replica.Lag} operations behind"));
+                    behind.Add(new LaggingReplica(name, replica.Name, $"{replica.Lag} operations behind", replica.Lag));
                 }
             }
         }
