@@ -30,9 +30,21 @@ public static class AssetProvisioner
         await Task.WhenAll(Assets.All.Select(asset => ProvisionUntilAnsweredAsync(js, asset, cancellationToken)));
     }
 
-    /// <summary>Provisions <paramref name="asset"/>, asking again while the create goes unanswered (see <see cref="ApiTimeout"/>).</summary>
+    /// <summary>How long a create may be refused for want of peers (a server the meta leader has not yet counted online) before that is an error.</summary>
+    public static readonly TimeSpan PlacementPatience = TimeSpan.FromSeconds(30);
+
+    /// <summary>JetStream's "no suitable peers for placement" (err_code 10005).</summary>
+    private const int NoSuitablePeers = 10005;
+
+    /// <summary>
+    /// Provisions <paramref name="asset"/>, asking again while the create goes unanswered (see <see cref="ApiTimeout"/>),
+    /// and, for up to <see cref="PlacementPatience"/>, while it is refused for want of peers: right after start-up
+    /// the meta leader can count every server as a current member and still call one "offline" for placement
+    /// (seen once in CI on 2.15.1: "no suitable peers for placement, peer offline").
+    /// </summary>
     public static async Task ProvisionUntilAnsweredAsync(INatsJSContext js, Asset asset, CancellationToken cancellationToken)
     {
+        var patience = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             try
@@ -43,6 +55,10 @@ public static class AssetProvisioner
             catch (NatsJSApiNoResponseException) when (!cancellationToken.IsCancellationRequested)
             {
                 // Unanswered (see above): ask again.
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode == NoSuitablePeers && patience.Elapsed < PlacementPatience && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
             }
         }
     }
