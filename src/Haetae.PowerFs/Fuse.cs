@@ -80,6 +80,19 @@ internal static unsafe partial class Fuse
 
     private static string PathOf(byte* path) => Marshal.PtrToStringUTF8((nint)path) ?? "/";
 
+    /// <summary>Runs a call that takes no pointers; what it throws (nothing may cross into C) answers EIO.</summary>
+    private static int Guard(Func<int> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception e) when (Failed(e))
+        {
+            return -Libc.EIo;
+        }
+    }
+
     /// <summary>Logs what no call may throw into C; the call answers EIO.</summary>
     private static bool Failed(Exception e)
     {
@@ -104,35 +117,21 @@ internal static unsafe partial class Fuse
     private static int GetAttr(byte* path, void* stat, void* info)
     {
         var p = PathOf(path);
-        try
-        {
-            return info is not null ? Libc.Fstat(Descriptor(info), stat) : Libc.Lstat(_files.PathOf(p), stat);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => info is not null ? Libc.Fstat(Descriptor(info), stat) : Libc.Lstat(_files.PathOf(p), stat));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int MakeDirectory(byte* path, uint mode)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Mkdir(_files.PathOf(p), mode);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Mkdir(_files.PathOf(p), mode));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Unlink(byte* path)
     {
         var p = PathOf(path);
-        try
+        return Guard(() =>
         {
             var result = Libc.Unlink(_files.PathOf(p));
             if (result == 0)
@@ -141,18 +140,14 @@ internal static unsafe partial class Fuse
             }
 
             return result;
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        });
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int RemoveDirectory(byte* path)
     {
         var p = PathOf(path);
-        try
+        return Guard(() =>
         {
             var result = Libc.Rmdir(_files.PathOf(p));
             if (result == 0)
@@ -161,18 +156,14 @@ internal static unsafe partial class Fuse
             }
 
             return result;
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        });
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Rename(byte* from, byte* to, uint flags)
     {
         var (f, t) = (PathOf(from), PathOf(to));
-        try
+        return Guard(() =>
         {
             if (flags != 0)
             {
@@ -187,53 +178,28 @@ internal static unsafe partial class Fuse
             }
 
             return result;
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        });
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int ChangeMode(byte* path, uint mode, void* info)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Chmod(_files.PathOf(p), mode);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Chmod(_files.PathOf(p), mode));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int ChangeOwner(byte* path, uint uid, uint gid, void* info)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Lchown(_files.PathOf(p), uid, gid);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Lchown(_files.PathOf(p), uid, gid));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Truncate(byte* path, long length, void* info)
     {
         var p = PathOf(path);
-        try
-        {
-            return _writes.Truncate(p, length);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => _writes.Truncate(p, length));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -270,14 +236,7 @@ internal static unsafe partial class Fuse
     private static int Read(byte* path, byte* buffer, nuint size, long offset, void* info)
     {
         var fd = Descriptor(info);
-        try
-        {
-            return (int)Libc.Pread(fd, buffer, size, offset);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => (int)Libc.Pread(fd, buffer, size, offset));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -285,28 +244,14 @@ internal static unsafe partial class Fuse
     {
         var p = PathOf(path);
         var (fd, append) = (Descriptor(info), (Handle(info) & AppendBit) != 0);
-        try
-        {
-            return _writes.Write(p, fd, new ReadOnlySpan<byte>(buffer, (int)size), offset, append);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => _writes.Write(p, fd, new ReadOnlySpan<byte>(buffer, (int)size), offset, append));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int StatFs(byte* path, void* buffer)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Statvfs(_files.PathOf(p), buffer);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Statvfs(_files.PathOf(p), buffer));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -316,14 +261,7 @@ internal static unsafe partial class Fuse
     private static int Release(byte* path, void* info)
     {
         var fd = Descriptor(info);
-        try
-        {
-            return Libc.Close(fd);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Close(fd));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -331,14 +269,7 @@ internal static unsafe partial class Fuse
     {
         var p = PathOf(path);
         var fd = Descriptor(info);
-        try
-        {
-            return _writes.Sync(p, fd, dataOnly != 0);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => _writes.Sync(p, fd, dataOnly != 0));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -380,27 +311,13 @@ internal static unsafe partial class Fuse
     private static int Access(byte* path, int mode)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Access(_files.PathOf(p), mode);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Access(_files.PathOf(p), mode));
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int SetTimes(byte* path, void* times, void* info)
     {
         var p = PathOf(path);
-        try
-        {
-            return Libc.Utimensat(_files.PathOf(p), times);
-        }
-        catch (Exception e) when (Failed(e))
-        {
-            return -Libc.EIo;
-        }
+        return Guard(() => Libc.Utimensat(_files.PathOf(p), times));
     }
 }
