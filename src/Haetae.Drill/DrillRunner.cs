@@ -146,6 +146,7 @@ public static class DrillRunner
                     var fireAt = timeline.Now.TotalSeconds;
                     phase = $"fire at {site}";
                     timeline.Mark($"fire: {site}");
+                    context.Fires.Add(timeline.Now);
                     log($"FIRE: burning {site} (processes killed, data deleted)");
                     await platform.FireAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);

@@ -30,10 +30,11 @@ public sealed partial class LoginBrowser : IDisposable
 {
     private const int MaxHops = 12;
     private readonly HttpClient _http;
+    private readonly CookieContainer _cookies = new();
 
     public LoginBrowser(TimeSpan? timeout = null)
     {
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer(), UseCookies = true })
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = _cookies, UseCookies = true })
         {
             Timeout = timeout ?? TimeSpan.FromSeconds(20),
         };
@@ -44,6 +45,15 @@ public sealed partial class LoginBrowser : IDisposable
 
     /// <summary>Consent pages this browser accepted.</summary>
     public int Consents { get; private set; }
+
+    /// <summary>Throws away the cookies of <paramref name="site"/>, as a closed browser forgets a session cookie.</summary>
+    public void ForgetCookies(Uri site)
+    {
+        foreach (Cookie cookie in _cookies.GetCookies(site))
+        {
+            cookie.Expired = true;
+        }
+    }
 
     /// <summary>One request, redirects not followed: its status and where it redirects to, if anywhere.</summary>
     public async Task<(int Status, Uri? Location)> VisitAsync(Uri uri, CancellationToken cancellationToken)

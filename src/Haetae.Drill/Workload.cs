@@ -14,6 +14,9 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
     /// <summary>The sample third-party app, when the platform runs it.</summary>
     public Uri? Exchange { get; init; }
 
+    /// <summary>When each fire so far began (the moment its site's processes were killed).</summary>
+    public List<TimeSpan> Fires { get; } = [];
+
     /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
     public List<Cut> Cuts { get; } = [];
 }
