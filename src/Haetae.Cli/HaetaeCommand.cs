@@ -62,10 +62,13 @@ internal static class HaetaeCommand
         var drillSite = new Option<string?>("--site") { Description = "The site to burn (default: the one leading the most shards)" };
         var rounds = new Option<int>("--rounds") { Description = "Fire-and-rebuild rounds (after the first, a random site each time)", DefaultValueFactory = _ => 1 };
         var cut = new Option<string?>("--partition") { Description = "Instead of a fire, cut this site off from the other two (nothing killed), then heal" };
+        var powerCut = new Option<bool>("--power-cut") { Description = "Instead of a fire, cut one site's power (what it had not fsynced is lost), then start it on its own disk" };
+        var blackout = new Option<bool>("--blackout") { Description = "Instead of a fire, cut every site's power at the same instant, then start them on their disks" };
+        var lazyFsync = new Option<bool>("--lazy-fsync") { Description = "Keep nats-server's default sync_interval instead of every write on disk before it is acknowledged (to see what a power cut loses)" };
         var report = new Option<string>("--report") { Description = "Folder for drill.json and drill.html", DefaultValueFactory = _ => "drill-report" };
         var drill = new Command("drill", "Start three sites, run a synthetic population, burn a site under load, rebuild it, and check every promise")
         {
-            people, rate, warmUp, burned, after, drillSite, rounds, cut, report,
+            people, rate, warmUp, burned, after, drillSite, rounds, cut, powerCut, blackout, lazyFsync, report,
         };
         drill.SetAction(parse => GuardAsync(error, stopping, () => DrillAsync(
             parse.GetValue(home)!,
@@ -79,6 +82,9 @@ internal static class HaetaeCommand
                 Site = parse.GetValue(drillSite),
                 Rounds = parse.GetValue(rounds),
                 Partition = parse.GetValue(cut),
+                PowerCut = parse.GetValue(powerCut),
+                Blackout = parse.GetValue(blackout),
+                LazyFsync = parse.GetValue(lazyFsync),
                 ReportDirectory = parse.GetValue(report)!,
             },
             output,

@@ -145,6 +145,17 @@ internal static class ChildProcesses
 
     private const int SigTerm = 15;
 
+    public const int SigUsr1 = 10;
+
+    /// <summary>Sends <paramref name="signal"/> to a process that has not exited.</summary>
+    public static void Signal(Process process, int signal)
+    {
+        if (!HasExited(process))
+        {
+            _ = kill(process.Id, signal);
+        }
+    }
+
     [DllImport("libc", SetLastError = true)]
 #pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code for no gain on one int-only call.
     private static extern int kill(int pid, int signal);

@@ -9,6 +9,9 @@ public enum SiteState
     Burning,
     Burned,
     Stopped,
+
+    /// <summary>Its power was cut: every process gone, its disk kept as its last fsyncs left it.</summary>
+    PoweredOff,
 }
 
 public sealed record ProcessInfo(string Role, int? Pid, bool Alive);

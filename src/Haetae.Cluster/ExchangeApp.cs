@@ -34,14 +34,6 @@ public sealed class ExchangeApp(PlatformSpec spec, Action<string> log)
 
     public bool IsRunning => _process is { } p && !ChildProcesses.HasExited(p);
 
-    /// <summary>Finds the built exchange beside this assembly (artifacts/bin/Exchange/&lt;configuration&gt;/).</summary>
-    public static string Locate()
-    {
-        var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var candidate = Path.Combine(baseDirectory.Parent!.Parent!.FullName, "Exchange", baseDirectory.Name, "Exchange.dll");
-        return File.Exists(candidate) ? candidate : throw new PlatformException($"the exchange is not built (looked for {candidate}); run ./haetae, which builds it");
-    }
-
     /// <summary>Registers the exchange's clients and API scope at the first site that answers (idempotent: PUT).</summary>
     public async Task RegisterAsync(CancellationToken cancellationToken)
     {
@@ -88,7 +80,7 @@ public sealed class ExchangeApp(PlatformSpec spec, Action<string> log)
             environment[$"Exchange__Authorities__{i}"] = spec.Sites[i].NodeUri.ToString();
         }
 
-        _process = await ChildProcesses.StartAsync("dotnet", [Locate()], Path.Combine(spec.LogDirectory, "exchange.log"), environment);
+        _process = await ChildProcesses.StartAsync("dotnet", [BuiltPrograms.Exchange()], Path.Combine(spec.LogDirectory, "exchange.log"), environment);
         log($"exchange: started (pid {_process.Id}) at {Uri}");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();

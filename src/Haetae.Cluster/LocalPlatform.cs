@@ -27,6 +27,13 @@ public sealed class LocalPlatformOptions
     /// </summary>
     public bool SyncEveryWrite { get; set; } = true;
 
+    /// <summary>
+    /// Put each site's store on haetae-powerfs, a filesystem that throws away whatever was not fsynced when
+    /// the site loses power (<see cref="LocalPlatform.PowerCutAsync"/>). Needs /dev/fuse and fusermount3.
+    /// Default false.
+    /// </summary>
+    public bool PowerCuts { get; set; }
+
     /// <summary>How long start-up may take before it fails, naming what was not ready. Default 60 s.</summary>
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -52,6 +59,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly MonitoringClient _monitoring = new();
     private readonly string? _nodeDll;
+    private readonly string? _powerFsDll;
     private readonly List<LinkProxy> _links = [];
     private readonly List<string> _nudges = [];
     private bool _disposed;
@@ -61,7 +69,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         Spec = spec;
         _options = options;
         _sites = spec.Sites.ToDictionary(s => s.Name, s => new SiteRuntime(s));
-        _nodeDll = options.WithNodes ? NodeBinary.Locate() : null;
+        _nodeDll = options.WithNodes ? BuiltPrograms.Node() : null;
+        _powerFsDll = options.PowerCuts ? BuiltPrograms.PowerFs() : null;
     }
 
     public PlatformSpec Spec { get; }
@@ -135,6 +144,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             await Task.WhenAll(site.Processes.Select(ChildProcesses.KillAsync));
             try
             {
+                await WaitUntilUnmountedAsync(site, cancellationToken);
+                DeleteDirectory(Spec.DiskDirectory(siteName));
                 DeleteDirectory(Spec.DataDirectory(siteName));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -192,6 +203,173 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     }
 
     /// <summary>
+    /// Cuts the power of <paramref name="siteNames"/> at the same instant: each site's disk first throws away
+    /// whatever it had not fsynced and stops answering, then its processes are killed (SIGKILL). The disks keep
+    /// the rest, and <see cref="PowerOnAsync"/> starts the sites on them. Needs <see cref="LocalPlatformOptions.PowerCuts"/>.
+    /// </summary>
+    public async Task PowerCutAsync(IReadOnlyList<string> siteNames, CancellationToken cancellationToken)
+    {
+        if (_powerFsDll is null)
+        {
+            throw new PlatformException("this platform's stores are not on haetae-powerfs, so a power cut cannot lose what was not fsynced; start it with power cuts");
+        }
+
+        var sites = siteNames.Select(Find).ToList();
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (sites.FirstOrDefault(s => s.State != SiteState.Running) is { } notRunning)
+            {
+                throw new PlatformException($"site '{notRunning.Spec.Name}' is {notRunning.State.ToString().ToLowerInvariant()}; only a running site loses power");
+            }
+
+            _options.Log($"power cut: {string.Join(", ", siteNames)}");
+            foreach (var site in sites)
+            {
+                site.State = SiteState.PoweredOff;
+            }
+
+            // Every process of every site dies at the same instant; then each disk loses what it had not synced
+            // (nothing reaches it in between: FUSE caches no writes, and a request still in flight finds no power).
+            await Task.WhenAll(sites.SelectMany(s => new[] { s.Server, s.Node }).OfType<Process>().Select(ChildProcesses.KillAsync));
+            await Task.WhenAll(sites.Select(async site =>
+            {
+                ChildProcesses.Signal(site.Disk!, ChildProcesses.SigUsr1);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(DiskTimeout);
+                try
+                {
+                    await site.Disk!.WaitForExitAsync(timeout.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new PlatformException($"{site.Spec.Name}: its disk did not cut within {DiskTimeout.TotalSeconds:0} s (see {Spec.LogDirectory})");
+                }
+
+                await WaitUntilUnmountedAsync(site, cancellationToken);
+            }));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Starts sites whose power was cut again, on their own disks, and waits until the platform is ready.</summary>
+    public async Task PowerOnAsync(IReadOnlyList<string> siteNames, CancellationToken cancellationToken)
+    {
+        var sites = siteNames.Select(Find).ToList();
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (sites.FirstOrDefault(s => s.State != SiteState.PoweredOff) is { } on)
+            {
+                throw new PlatformException($"site '{on.Spec.Name}' is {on.State.ToString().ToLowerInvariant()}, not powered off");
+            }
+
+            await Task.WhenAll(sites.Select(s => StartSiteAsync(s.Spec)));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        await WaitUntilReadyAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Compares every stream's replicas, as each running server holds its own (first and last sequence,
+    /// messages, bytes), until they agree or <paramref name="settle"/> has passed; returns the streams whose
+    /// replicas still disagree, each with what every server holds. Meant for a platform with no load: under
+    /// writes the followers are a moment behind.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> FindDivergentReplicasAsync(TimeSpan settle, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var held = new Dictionary<string, List<(string Site, StreamState State)>>(StringComparer.Ordinal);
+            foreach (var site in Spec.Sites.Where(s => _sites[s.Name].State == SiteState.Running))
+            {
+                var report = await _monitoring.TryGetJetStreamAsync(site, cancellationToken);
+                foreach (var stream in report?.Accounts?.SelectMany(a => a.Streams ?? []) ?? [])
+                {
+                    if (stream.State is { } state)
+                    {
+                        (held.TryGetValue(stream.Name, out var list) ? list : held[stream.Name] = []).Add((site.Name, state));
+                    }
+                }
+            }
+
+            var divergent = held
+                .Where(h => h.Value.Count != Assets.Replicas || h.Value.Select(r => r.State).Distinct().Count() > 1)
+                .Select(h => $"{h.Key}: {string.Join(", ", h.Value.Select(r => $"{r.Site} seq {r.State.FirstSequence}..{r.State.LastSequence}, {r.State.Messages} messages, {r.State.Bytes} bytes"))}")
+                .ToList();
+            if (divergent.Count == 0 || waited.Elapsed > settle)
+            {
+                return divergent;
+            }
+
+            // Followers apply what the leader committed a moment later; monitoring is the only signal.
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
+
+    /// <summary>How long a site's disk may take to mount, cut or unmount.</summary>
+    private static readonly TimeSpan DiskTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Mounts the site's disk (haetae-powerfs over its disk folder) at its data folder, and waits until it is mounted.</summary>
+    private async Task MountDiskAsync(SiteRuntime site)
+    {
+        var name = site.Spec.Name;
+        Directory.CreateDirectory(Spec.DiskDirectory(name));
+        site.Disk = await ChildProcesses.StartAsync(
+            "dotnet", [_powerFsDll!, Spec.DiskDirectory(name), Spec.DataDirectory(name)], Path.Combine(Spec.LogDirectory, $"{name}-disk.log"));
+        var waited = Stopwatch.StartNew();
+        while (!Mounts.IsMounted(Spec.DataDirectory(name)))
+        {
+            if (ChildProcesses.HasExited(site.Disk) || waited.Elapsed > DiskTimeout)
+            {
+                throw new PlatformException($"{name}: its disk (haetae-powerfs) did not mount at {Spec.DataDirectory(name)} (see {name}-disk.log in {Spec.LogDirectory}; it needs /dev/fuse and fusermount3)");
+            }
+
+            // The kernel's mount table is the only signal of a finished mount.
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
+    /// <summary>
+    /// Waits until a dead disk's mount is gone: fusermount3 takes it away when haetae-powerfs exits, but gives up
+    /// if the mount is busy at that moment, so after a second it is asked once more, lazily.
+    /// </summary>
+    private async Task WaitUntilUnmountedAsync(SiteRuntime site, CancellationToken cancellationToken)
+    {
+        var mountPoint = Spec.DataDirectory(site.Spec.Name);
+        var waited = Stopwatch.StartNew();
+        var asked = false;
+        while (site.Disk is not null && Mounts.IsMounted(mountPoint))
+        {
+            if (waited.Elapsed > DiskTimeout)
+            {
+                throw new PlatformException($"{site.Spec.Name}: {mountPoint} is still mounted {DiskTimeout.TotalSeconds:0} s after its disk stopped");
+            }
+
+            if (!asked && waited.Elapsed > TimeSpan.FromSeconds(1))
+            {
+                asked = true;
+                using var unmount = Process.Start(new ProcessStartInfo("fusermount3", ["-u", "-z", mountPoint]) { RedirectStandardError = true });
+                if (unmount is not null)
+                {
+                    await unmount.WaitForExitAsync(cancellationToken);
+                }
+            }
+
+            // The kernel's mount table is the only signal of a finished unmount.
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Starts a burned site again, empty, under the same server name, and waits until every replicated
     /// asset is back to three caught-up replicas. Returns how long that took from the start of the site.
     /// </summary>
@@ -210,6 +388,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             }
 
             // Never from an old disk: a server that comes back with stale Raft state rejoins as an extra peer.
+            DeleteDirectory(Spec.DiskDirectory(siteName));
             DeleteDirectory(Spec.DataDirectory(siteName));
             elapsed = Stopwatch.StartNew();
             await StartSiteAsync(site.Spec);
@@ -385,6 +564,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     {
         var site = _sites[spec.Name];
         Directory.CreateDirectory(Spec.DataDirectory(spec.Name));
+        if (_powerFsDll is not null)
+        {
+            await MountDiskAsync(site);
+        }
+
         var configPath = Spec.ConfigPath(spec.Name);
         await File.WriteAllTextAsync(configPath, NatsServerConfig.Render(Spec, spec, _options.SyncEveryWrite));
         File.SetUnixFileMode(configPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -482,6 +666,18 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
             await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));
             await Task.WhenAll(_sites.Values.Where(s => s.Server is not null).Select(s => ChildProcesses.StopAsync(s.Server!, _options.StopGrace)));
+            await Task.WhenAll(_sites.Values.Where(s => s.Disk is not null).Select(async s =>
+            {
+                await ChildProcesses.StopAsync(s.Disk!, _options.StopGrace);
+                try
+                {
+                    await WaitUntilUnmountedAsync(s, CancellationToken.None);
+                }
+                catch (PlatformException e)
+                {
+                    _options.Log(e.Message);
+                }
+            }));
             foreach (var link in _links)
             {
                 await link.DisposeAsync();
@@ -492,6 +688,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
                 site.State = SiteState.Stopped;
                 site.Server?.Dispose();
                 site.Node?.Dispose();
+                site.Disk?.Dispose();
             }
         }
         finally
@@ -511,7 +708,10 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
         public Process? Node { get; set; }
 
-        public IEnumerable<Process> Processes => new[] { Server, Node }.OfType<Process>();
+        /// <summary>With power cuts, the site's filesystem (haetae-powerfs) under its data folder.</summary>
+        public Process? Disk { get; set; }
+
+        public IEnumerable<Process> Processes => new[] { Server, Node, Disk }.OfType<Process>();
 
         public SiteDescription Describe()
         {
@@ -524,6 +724,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             if (Node is not null)
             {
                 processes.Add(new ProcessInfo("node", Node.Id, !ChildProcesses.HasExited(Node)));
+            }
+
+            if (Disk is not null)
+            {
+                processes.Add(new ProcessInfo("disk", Disk.Id, !ChildProcesses.HasExited(Disk)));
             }
 
             return new SiteDescription(Spec, State, processes);

@@ -60,7 +60,9 @@ public sealed record ReplicaReport(
 
 public sealed record StreamState(
     [property: JsonPropertyName("messages")] ulong Messages,
-    [property: JsonPropertyName("last_seq")] ulong LastSequence);
+    [property: JsonPropertyName("last_seq")] ulong LastSequence,
+    [property: JsonPropertyName("first_seq")] ulong FirstSequence = 0,
+    [property: JsonPropertyName("bytes")] ulong Bytes = 0);
 
 /// <summary>A server's /healthz answer: 200 only when JetStream and every asset it holds are current.</summary>
 public sealed record ServerHealth(bool Ok, string? Error)

@@ -64,6 +64,12 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
     /// <summary>The JetStream store of a site: what a fire destroys.</summary>
     public string DataDirectory(string site) => Path.Combine(SiteDirectory(site), "data");
 
+    /// <summary>
+    /// With power cuts (<see cref="LocalPlatformOptions.PowerCuts"/>), the disk under <see cref="DataDirectory"/>:
+    /// what the site's filesystem has written, fsynced or not; a power cut puts it back as the last fsyncs left it.
+    /// </summary>
+    public string DiskDirectory(string site) => Path.Combine(SiteDirectory(site), "disk");
+
     public string ConfigPath(string site) => Path.Combine(SiteDirectory(site), "nats.conf");
 
     public string LogDirectory => Path.Combine(RootDirectory, "logs");

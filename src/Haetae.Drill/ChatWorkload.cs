@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Haetae.Client;
 using Haetae.Contracts;
 
@@ -83,9 +84,20 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
     {
         var acks = _acks.ToList();
         var histories = new Dictionary<string, IReadOnlyList<MessageView>>();
+        var unreadable = new List<string>();
         foreach (var (chatId, members) in _chats)
         {
-            histories[chatId] = await ReadAllAsync(members[0].Client, chatId, cancellationToken);
+            try
+            {
+                histories[chatId] = await ReadAllAsync(members[0].Client, chatId, cancellationToken);
+            }
+            catch (HaetaeApiException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+            {
+                // The platform forgot the member's session, account or chat (a store that lost what it had
+                // acknowledged): everything acknowledged in the chat counts as lost.
+                histories[chatId] = [];
+                unreadable.Add($"{chatId} ({(int)e.Status} for person {members[0].Index})");
+            }
         }
 
         // Phones: give them time to receive everything acknowledged, then compare.
@@ -141,11 +153,14 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
         // terms grew while they campaigned alone, can unseat the leaders the others elected. The pauses from a
         // heal until full redundancy are measured apart (HealPauses) and checked against the same election
         // bound in a check of their own; WritePauses covers the rest of the run, the cut included.
+        // A blackout stops every write until the platform is back: the pause counted is from then on.
         var healing = context.Cuts.Select(c => (c.To, c.Converged)).ToList();
         var byShard = acks.GroupBy(a => Shards.Of(a.ChatId, Assets.ChatShards))
-            .ToDictionary(g => g.Key, g => Gaps(g.Select(a => a.AckedAt).Concat(healing.SelectMany(h => new[] { h.To, h.Converged })).Order().ToList()));
+            .ToDictionary(g => g.Key, g => Gaps(g.Select(a => a.AckedAt)
+                .Concat(healing.Concat(context.Outages).SelectMany(h => new[] { h.Item1, h.Item2 })).Order().ToList()));
         bool InHealing((TimeSpan From, TimeSpan To) gap) => healing.Any(h => gap.From >= h.To && gap.To <= h.Converged);
-        var pauses = byShard.ToDictionary(s => s.Key, s => s.Value.Where(g => !InHealing(g)).Select(g => g.To - g.From).DefaultIfEmpty().Max());
+        bool InOutage((TimeSpan From, TimeSpan To) gap) => context.Outages.Any(o => gap.From >= o.From && gap.To <= o.To);
+        var pauses = byShard.ToDictionary(s => s.Key, s => s.Value.Where(g => !InHealing(g) && !InOutage(g)).Select(g => g.To - g.From).DefaultIfEmpty().Max());
         HealPauses = byShard.ToDictionary(s => s.Key, s => s.Value.Where(InHealing).Select(g => g.To - g.From).DefaultIfEmpty().Max());
         WritePauses = pauses;
 
@@ -154,6 +169,8 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
         var splitBrain = acks.Count(a => context.Cuts.Any(c => a.Site == c.Node && a.SentAt > c.From + TimeSpan.FromSeconds(1) && a.AckedAt < c.To));
         var checks = new List<PromiseCheck>
         {
+            new(Service, "every chat can be read back by its members", histories.Count, unreadable.Count,
+                $"{unreadable.Count} of {histories.Count} chats refused to their own members" + (unreadable.Count == 0 ? "" : $"; e.g. {string.Join(", ", unreadable.Take(3))}")),
             new(Service, "every acknowledged message is in the history", acks.Count, lost, $"{lost} of {acks.Count} acknowledged messages missing"),
             new PromiseCheck(Service, "no message stored twice", byRequest.Count, duplicates, $"{duplicates} request ids stored more than once"),
             new PromiseCheck(Service, "each chat's sequence has no gaps", histories.Count, gapped, $"{gapped} of {histories.Count} chats with a gap"),

@@ -18,11 +18,26 @@ public sealed class DrillOptions
     /// <summary>Load after the rebuild completed. Default 20 s.</summary>
     public TimeSpan After { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>The site to burn; null: the one leading the most shards when the fire starts.</summary>
+    /// <summary>The site to burn (or whose power to cut); null: the one leading the most shards when the fire starts.</summary>
     public string? Site { get; set; }
 
     /// <summary>Instead of burning a site, cut this one off from the other two (for the <see cref="Burned"/> phase), then heal.</summary>
     public string? Partition { get; set; }
+
+    /// <summary>
+    /// Instead of a fire, cut one site's power (<see cref="Site"/>, else the one leading the most shards): what
+    /// it had not fsynced is gone; after the <see cref="Burned"/> phase it starts again on its own disk.
+    /// </summary>
+    public bool PowerCut { get; set; }
+
+    /// <summary>Instead of a fire, cut every site's power at the same instant, then start them all on their disks.</summary>
+    public bool Blackout { get; set; }
+
+    /// <summary>
+    /// Run nats-server with its default sync_interval (lazy fsync) instead of every write on disk before its
+    /// acknowledgement: with a power cut or blackout, the drill shows what that loses.
+    /// </summary>
+    public bool LazyFsync { get; set; }
 
     /// <summary>How many fire-and-rebuild rounds (each burns a random site after the first). Default 1.</summary>
     public int Rounds { get; set; } = 1;
@@ -40,6 +55,16 @@ public sealed class DrillOptions
         if (MessagesPerPersonPerSecond is <= 0 or > 50)
         {
             throw new ArgumentException("the message rate must be above 0 and at most 50 per person per second");
+        }
+
+        if (new[] { Partition is not null, PowerCut, Blackout }.Count(x => x) > 1)
+        {
+            throw new ArgumentException("choose one of a partition, a power cut and a blackout");
+        }
+
+        if (Blackout && Site is not null)
+        {
+            throw new ArgumentException("a blackout cuts every site; --site names one");
         }
 
         if (Rounds is < 1 or > 20)

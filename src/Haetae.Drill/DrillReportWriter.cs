@@ -11,11 +11,16 @@ public static class DrillReportWriter
     public static string Summary(DrillReport report)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s), {report.Cuts.Count} partition(s) in {report.Seconds:0} s, {report.Options.People} people");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Fire drill: {report.Rounds.Count} fire(s), {report.Cuts.Count} partition(s), {report.PowerCuts.Count} power cut(s) in {report.Seconds:0} s, {report.Options.People} people");
         text.AppendLine($"  nats-server: {string.Join(", ", report.Servers.Select(Describe))}");
         foreach (var cut in report.Cuts)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s, full redundancy again at {cut.Converged.TotalSeconds:0} s");
+        }
+
+        foreach (var power in report.PowerCuts)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {string.Join(", ", power.Sites)}: power cut at {power.CutAt:0} s, back at {power.OnAt:0} s, ready at {power.ReadyAt:0} s, full redundancy at {power.ConvergedAt:0} s");
         }
 
         foreach (var round in report.Rounds)
@@ -62,6 +67,7 @@ public static class DrillReportWriter
             servers = report.Servers,
             checks = report.Checks,
             rounds = report.Rounds,
+            powerCuts = report.PowerCuts.Select(p => new { sites = p.Sites, cutAt = p.CutAt, onAt = p.OnAt, readyAt = p.ReadyAt, convergedAt = p.ConvergedAt }),
             partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds, converged = c.Converged.TotalSeconds }),
             longestWritePauseSecondsPerShard = report.LongestWritePauseSecondsPerShard,
             longestHealPauseSecondsPerShard = report.LongestHealPauseSecondsPerShard,
@@ -89,6 +95,11 @@ public static class DrillReportWriter
         foreach (var cut in report.Cuts)
         {
             svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{X(cut.From.TotalSeconds):0.0}\" y=\"{pad}\" width=\"{Math.Max(1, X(cut.To.TotalSeconds) - X(cut.From.TotalSeconds)):0.0}\" height=\"{height - (2 * pad)}\" fill=\"#fec\"/>");
+        }
+
+        foreach (var power in report.PowerCuts)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{X(power.CutAt):0.0}\" y=\"{pad}\" width=\"{Math.Max(1, X(power.ConvergedAt) - X(power.CutAt)):0.0}\" height=\"{height - (2 * pad)}\" fill=\"#ddd\"/>");
         }
 
         foreach (var round in report.Rounds)

@@ -6,6 +6,13 @@ namespace Haetae.Drill;
 /// <summary>One fire and what followed it.</summary>
 public sealed record FireRound(string Site, double FireAt, double RebuildStartedAt, double RebuildSeconds);
 
+/// <summary>
+/// A power cut of <see cref="Sites"/> (one, or every site in a blackout) at <see cref="CutAt"/>, power back at
+/// <see cref="OnAt"/>, the platform ready again at <see cref="ReadyAt"/>, and every asset with three caught-up
+/// replicas at <see cref="ConvergedAt"/> (seconds into the drill).
+/// </summary>
+public sealed record PowerCutRound(IReadOnlyList<string> Sites, double CutAt, double OnAt, double ReadyAt, double ConvergedAt);
+
 /// <summary>A site's nats-server as the drill found it: its version, and whether it syncs every write before acknowledging it.</summary>
 public sealed record DrillServer(string Site, string? Version, bool? SyncAlways);
 
@@ -22,6 +29,7 @@ public sealed record DrillReport(
     IReadOnlyList<PromiseCheck> Checks,
     IReadOnlyList<FireRound> Rounds,
     IReadOnlyList<Cut> Cuts,
+    IReadOnlyList<PowerCutRound> PowerCuts,
     IReadOnlyDictionary<string, double> LongestWritePauseSecondsPerShard,
     IReadOnlyDictionary<string, double> LongestHealPauseSecondsPerShard,
     IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond,
@@ -78,8 +86,11 @@ public static class DrillRunner
         {
             log("starting three sites...");
             var partition = options.Partition is not null;
+            var power = options.PowerCut || options.Blackout;
             await using var platform = await LocalPlatform.StartAsync(
-                PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks: partition), new LocalPlatformOptions { Log = _ => { } }, cancellationToken);
+                PlatformSpec.Ephemeral(PlatformSpec.DefaultSiteNames, root, proxiedLinks: partition),
+                new LocalPlatformOptions { Log = _ => { }, PowerCuts = power, SyncEveryWrite = !options.LazyFsync },
+                cancellationToken);
             logs = platform.Spec.LogDirectory;
             if (partition && !platform.Spec.HasSite(options.Partition!))
             {
@@ -95,6 +106,7 @@ public static class DrillRunner
             using var logins = new LoginWorkload();
             IDrillWorkload[] workloads = [chat, profiles, logins];
             var rounds = new List<FireRound>();
+            var powerCuts = new List<PowerCutRound>();
             var checks = new List<PromiseCheck>();
             var phase = "setting up people";
             using var stop = new CancellationTokenSource();
@@ -137,7 +149,44 @@ public static class DrillRunner
                     await Task.Delay(options.After, cancellationToken);
                 }
 
-                for (var round = 0; round < (partition ? 0 : options.Rounds); round++)
+                if (power)
+                {
+                    var status = await platform.ReadStatusAsync(cancellationToken);
+                    IReadOnlyList<string> sites = options.Blackout ? [.. platform.Spec.Sites.Select(s => s.Name)]
+                        : [options.Site ?? status.Sites.OrderByDescending(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders).First().Name];
+                    var what = options.Blackout ? "every site" : sites[0];
+                    var cutAt = timeline.Now;
+                    phase = $"power cut of {what}";
+                    timeline.Mark($"power cut: {what}");
+                    log($"POWER CUT: {what} (what was not fsynced is lost)");
+                    context.SitesLost.Add(cutAt);
+                    await platform.PowerCutAsync(sites, cancellationToken);
+                    await Task.Delay(options.Burned, cancellationToken);
+                    var onAt = timeline.Now;
+                    phase = $"power back at {what}";
+                    timeline.Mark($"power on: {what}");
+                    log($"power back at {what}: starting on {(sites.Count == 1 ? "its own disk" : "their own disks")}...");
+                    await platform.PowerOnAsync(sites, cancellationToken);
+                    var readyAt = timeline.Now;
+                    timeline.Mark($"ready: {what}");
+                    // The returning servers' replicas (and, after a blackout, every election) unseat or elect leaders.
+                    context.SitesLost.Add(readyAt);
+                    if (options.Blackout)
+                    {
+                        context.Outages.Add((cutAt, readyAt));
+                    }
+
+                    phase = $"convergence after the power came back at {what}";
+                    await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromMinutes(2), cancellationToken);
+                    var convergedAt = timeline.Now;
+                    timeline.Mark($"converged: {what}");
+                    log($"ready {(readyAt - onAt).TotalSeconds:0.0} s after the power came back; full redundancy after {(convergedAt - onAt).TotalSeconds:0.0} s");
+                    powerCuts.Add(new PowerCutRound(sites, cutAt.TotalSeconds, onAt.TotalSeconds, readyAt.TotalSeconds, convergedAt.TotalSeconds));
+                    phase = "load after the power came back";
+                    await Task.Delay(options.After, cancellationToken);
+                }
+
+                for (var round = 0; round < (partition || power ? 0 : options.Rounds); round++)
                 {
                     var status = await platform.ReadStatusAsync(cancellationToken);
                     var site = round == 0 && options.Site is not null ? options.Site
@@ -146,7 +195,7 @@ public static class DrillRunner
                     var fireAt = timeline.Now.TotalSeconds;
                     phase = $"fire at {site}";
                     timeline.Mark($"fire: {site}");
-                    context.Fires.Add(timeline.Now);
+                    context.SitesLost.Add(timeline.Now);
                     log($"FIRE: burning {site} (processes killed, data deleted)");
                     await platform.FireAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);
@@ -175,6 +224,17 @@ public static class DrillRunner
                     checks.AddRange(await checking);
                 }
 
+                if (power)
+                {
+                    // With the load stopped, every replica must hold the same stream: a server that came back on
+                    // a disk missing what it had acknowledged must have caught up, never kept a history of its own.
+                    phase = "comparing replicas";
+                    var divergent = await platform.FindDivergentReplicasAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                    var streams = (await platform.ReadStatusAsync(cancellationToken)).Assets.Count;
+                    checks.Add(new PromiseCheck("platform", "every stream's replicas hold the same messages after the power came back", streams, divergent.Count,
+                        divergent.Count == 0 ? $"{streams} streams, three replicas each agree (sequences, messages, bytes)" : string.Join("; ", divergent.Take(3))));
+                }
+
                 var pauses = chat.WritePauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
                 var healPauses = chat.HealPauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
                 var longPauses = pauses.Count(p => p.Value > ElectionBound.TotalSeconds);
@@ -193,7 +253,7 @@ public static class DrillRunner
                         string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
                 }
 
-                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
+                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, powerCuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -203,7 +263,7 @@ public static class DrillRunner
                 log($"phase '{phase}' failed: {e.Message}");
                 timeline.Mark($"failed: {phase}");
                 checks.Add(new PromiseCheck("drill", "every phase of the drill finished", 1, 1, $"phase '{phase}': {e.GetType().Name}: {e.Message}"));
-                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, new Dictionary<string, double>(), new Dictionary<string, double>(),
+                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, powerCuts, new Dictionary<string, double>(), new Dictionary<string, double>(),
                     timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
             }
             finally

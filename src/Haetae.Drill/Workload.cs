@@ -14,8 +14,14 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
     /// <summary>The sample third-party app, when the platform runs it.</summary>
     public Uri? Exchange { get; init; }
 
-    /// <summary>When each fire so far began (the moment its site's processes were killed).</summary>
-    public List<TimeSpan> Fires { get; } = [];
+    /// <summary>
+    /// When a site was lost (burned, or its power cut) or came back on its own disk: each is an election on the
+    /// shards it led, or whose leaders its returning replicas unseat.
+    /// </summary>
+    public List<TimeSpan> SitesLost { get; } = [];
+
+    /// <summary>When every site was down at once (a blackout), from the power cut until the platform was ready again.</summary>
+    public List<(TimeSpan From, TimeSpan To)> Outages { get; } = [];
 
     /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
     public List<Cut> Cuts { get; } = [];

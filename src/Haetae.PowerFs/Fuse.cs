@@ -80,9 +80,18 @@ internal static unsafe partial class Fuse
 
     private static string PathOf(byte* path) => Marshal.PtrToStringUTF8((nint)path) ?? "/";
 
-    /// <summary>Runs a call that takes no pointers; what it throws (nothing may cross into C) answers EIO.</summary>
+    /// <summary>
+    /// Runs a call that takes no pointers; what it throws (nothing may cross into C) answers EIO, and so does
+    /// every call once the power is gone.
+    /// </summary>
     private static int Guard(Func<int> call)
     {
+        if (_writes.PowerGone)
+        {
+            // The disk has no power: nothing reaches it any more, and nothing is read from it.
+            return -Libc.EIo;
+        }
+
         try
         {
             return call();
@@ -206,6 +215,11 @@ internal static unsafe partial class Fuse
     private static int Open(byte* path, void* info)
     {
         var p = PathOf(path);
+        if (_writes.PowerGone)
+        {
+            return -Libc.EIo;
+        }
+
         var flags = Flags(info);
         var handle = Libc.Open(_files.PathOf(p), flags & ~(Libc.OCreat | Libc.OExcl | Libc.OTrunc), 0);
         if (handle >= 0)
@@ -221,6 +235,11 @@ internal static unsafe partial class Fuse
     private static int Create(byte* path, uint mode, void* info)
     {
         var p = PathOf(path);
+        if (_writes.PowerGone)
+        {
+            return -Libc.EIo;
+        }
+
         var flags = Flags(info);
         var handle = Libc.Open(_files.PathOf(p), (flags & ~Libc.OTrunc) | Libc.OCreat, mode);
         if (handle >= 0)

@@ -114,4 +114,8 @@ internal static unsafe partial class Libc
     private static partial int NativeAccess(string path, int mode);
 
     public static int Access(string path, int mode) => Result(NativeAccess(path, mode));
+
+    /// <summary>_exit(2): the process ends at once, with no clean-up of any kind.</summary>
+    [LibraryImport("libc", EntryPoint = "_exit")]
+    public static partial void Exit(int status);
 }

@@ -28,6 +28,11 @@ public sealed class UnsyncedWrites(IFileAccess files)
         _names.EnterReadLock();
         try
         {
+            if (PowerGone)
+            {
+                return -Libc.EIo;
+            }
+
             var changes = ChangesOf(path);
             lock (changes)
             {
@@ -65,6 +70,11 @@ public sealed class UnsyncedWrites(IFileAccess files)
         _names.EnterReadLock();
         try
         {
+            if (PowerGone)
+            {
+                return -Libc.EIo;
+            }
+
             var changes = ChangesOf(path);
             lock (changes)
             {
@@ -114,6 +124,11 @@ public sealed class UnsyncedWrites(IFileAccess files)
         _names.EnterReadLock();
         try
         {
+            if (PowerGone)
+            {
+                return -Libc.EIo;
+            }
+
             var changes = ChangesOf(path);
             int before;
             lock (changes)
@@ -173,12 +188,19 @@ public sealed class UnsyncedWrites(IFileAccess files)
         }
     }
 
-    /// <summary>The power goes: every file is put back as its last fsync left it. Returns the files and bytes undone.</summary>
+    /// <summary>Set by <see cref="CutPower"/>: from then on nothing reaches the disk.</summary>
+    public bool PowerGone { get; private set; }
+
+    /// <summary>
+    /// The power goes: every file is put back as its last fsync left it, and every later change is refused
+    /// (<see cref="PowerGone"/>). Returns the files and bytes undone.
+    /// </summary>
     public (int Files, long Bytes) CutPower()
     {
         _names.EnterWriteLock();
         try
         {
+            PowerGone = true;
             var (count, bytes) = (0, 0L);
             foreach (var (path, changes) in _files)
             {

@@ -5,6 +5,9 @@ namespace Haetae.Cluster.Tests;
 /// <summary>What a power cut leaves of a site's files: exactly what each file's last fsync covered (real files, no mount).</summary>
 public sealed class UnsyncedWritesTests : IDisposable
 {
+    /// <summary>EIO, as the operations answer it (negated).</summary>
+    private const int EIo = 5;
+
     private readonly string _root = Directory.CreateTempSubdirectory("haetae-powerfs-").FullName;
     private readonly BackingFiles _files;
     private readonly UnsyncedWrites _writes;
@@ -105,6 +108,23 @@ public sealed class UnsyncedWritesTests : IDisposable
         _writes.CutPower();
 
         Assert.Equal(Fill('a', 10), Stored("/append"));
+    }
+
+    [Fact]
+    public void After_the_cut_nothing_reaches_the_disk()
+    {
+        var fd = Create("/late");
+        Write("/late", fd, Fill('a', 10), 0);
+        _writes.Sync("/late", fd, dataOnly: true);
+
+        _writes.CutPower();
+
+        Assert.True(_writes.PowerGone);
+        Assert.Equal(-EIo, _writes.Write("/late", fd, Fill('b', 5), 10, append: false));
+        Assert.Equal(-EIo, _writes.Truncate("/late", 0));
+        Assert.Equal(-EIo, _writes.Sync("/late", fd, dataOnly: false));
+        _files.Close(fd);
+        Assert.Equal(Fill('a', 10), Stored("/late"));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
