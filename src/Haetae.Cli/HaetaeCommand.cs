@@ -48,6 +48,8 @@ internal static class HaetaeCommand
         var status = new Command("status", "Show each site, its processes, the meta leader, leaders per site and replicas behind");
         status.SetAction(parse => GuardAsync(error, stopping, () => StatusAsync(LocalRoot(parse.GetValue(home)!), output, stopping)));
 
+        var evacuate = new Command("evacuate", "A fire alarm: move every leader off a site and its clients to the other sites, so that its loss pauses nothing") { site };
+        evacuate.SetAction(parse => GuardAsync(error, stopping, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("evacuate", parse.GetValue(site)), output, stopping)));
         var fire = new Command("fire", "Burn a site: kill all its processes at once (SIGKILL) and delete its data") { site };
         fire.SetAction(parse => GuardAsync(error, stopping, () => SendAsync(LocalRoot(parse.GetValue(home)!), new ControlRequest("fire", parse.GetValue(site)), output, stopping)));
 
@@ -64,11 +66,12 @@ internal static class HaetaeCommand
         var cut = new Option<string?>("--partition") { Description = "Instead of a fire, cut this site off from the other two (nothing killed), then heal" };
         var powerCut = new Option<bool>("--power-cut") { Description = "Instead of a fire, cut one site's power (what it had not fsynced is lost), then start it on its own disk" };
         var blackout = new Option<bool>("--blackout") { Description = "Instead of a fire, cut every site's power at the same instant, then start them on their disks" };
+        var warning = new Option<bool>("--warning") { Description = "A fire with warning: ring the alarm, wait until the site is evacuated, then burn it (no send may wait 1 s)" };
         var lazyFsync = new Option<bool>("--lazy-fsync") { Description = "Keep nats-server's default sync_interval instead of every write on disk before it is acknowledged (to see what a power cut loses)" };
         var report = new Option<string>("--report") { Description = "Folder for drill.json and drill.html", DefaultValueFactory = _ => "drill-report" };
         var drill = new Command("drill", "Start three sites, run a synthetic population, burn a site under load, rebuild it, and check every promise")
         {
-            people, rate, warmUp, burned, after, drillSite, rounds, cut, powerCut, blackout, lazyFsync, report,
+            people, rate, warmUp, burned, after, drillSite, rounds, cut, powerCut, blackout, warning, lazyFsync, report,
         };
         drill.SetAction(parse => GuardAsync(error, stopping, () => DrillAsync(
             parse.GetValue(home)!,
@@ -84,13 +87,14 @@ internal static class HaetaeCommand
                 Partition = parse.GetValue(cut),
                 PowerCut = parse.GetValue(powerCut),
                 Blackout = parse.GetValue(blackout),
+                Warning = parse.GetValue(warning),
                 LazyFsync = parse.GetValue(lazyFsync),
                 ReportDirectory = parse.GetValue(report)!,
             },
             output,
             stopping)));
 
-        var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, fire, rebuild, drill };
+        var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, evacuate, fire, rebuild, drill };
         foreach (var command in ClientsCommand.Create(home, output, error, stopping))
         {
             root.Add(command);
@@ -153,7 +157,7 @@ internal static class HaetaeCommand
             await output.WriteLineAsync($"  {"exchange",-12} {exchange.Uri} (a third-party app that signs its users in with Haetae)");
         }
 
-        await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
+        await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae evacuate SITE | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);

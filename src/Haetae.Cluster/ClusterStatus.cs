@@ -10,6 +10,12 @@ public enum SiteState
     Burned,
     Stopped,
 
+    /// <summary>
+    /// Evacuated on a fire alarm: it leads nothing, its node refuses work, its server still holds its replicas
+    /// (so the others keep a quorum without it, and its loss pauses nothing).
+    /// </summary>
+    Evacuated,
+
     /// <summary>Its power was cut: every process gone, its disk kept as its last fsyncs left it.</summary>
     PoweredOff,
 }
@@ -38,7 +44,7 @@ public sealed record SiteStatus(
     string? ServerVersion = null,
     bool? SyncAlways = null)
 {
-    public bool Up => State == SiteState.Running && ServerAnswers && Processes.All(p => p.Alive);
+    public bool Up => State is SiteState.Running or SiteState.Evacuated && ServerAnswers && Processes.All(p => p.Alive);
 }
 
 /// <summary>Where one replicated asset lives: its leader and all its peers (leader included).</summary>

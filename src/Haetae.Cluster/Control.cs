@@ -120,6 +120,13 @@ public sealed class ControlServer : IAsyncDisposable
             case "fire":
                 await _platform.FireAsync(RequireSite(request), cancellationToken);
                 return new ControlReply(true, $"site '{request.Site}' burned: processes killed, data deleted", _platform.Describe());
+            case "evacuate":
+                var evacuated = await _platform.EvacuateAsync(RequireSite(request), cancellationToken);
+                return new ControlReply(
+                    true,
+                    $"site '{request.Site}' evacuated: nothing is led there, its node refuses work (after {evacuated.TotalSeconds:0.0} s); a fire there now pauses no write",
+                    _platform.Describe(),
+                    evacuated.TotalSeconds);
             case "rebuild":
                 var elapsed = await _platform.RebuildAsync(RequireSite(request), cancellationToken);
                 return new ControlReply(

@@ -203,6 +203,103 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     }
 
     /// <summary>
+    /// A fire alarm at <paramref name="siteName"/>: its node stops serving, ends its requests and sockets so that
+    /// its clients move to the other sites, and has its server step down from every stream and bucket it leads;
+    /// the meta group's leadership moves too. Returns once nothing is led there (how long that took); a fire
+    /// after that pauses no write. Rebuild (after a fire) brings the site back into service.
+    /// </summary>
+    public async Task<TimeSpan> EvacuateAsync(string siteName, CancellationToken cancellationToken)
+    {
+        var site = Find(siteName);
+        if (_nodeDll is null)
+        {
+            throw new PlatformException("evacuation needs the sites' nodes: they fence the site and move its leaders");
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (site.State is not (SiteState.Running or SiteState.Evacuated))
+            {
+                throw new PlatformException($"site '{siteName}' is {site.State.ToString().ToLowerInvariant()}; only a running site is evacuated");
+            }
+
+            site.State = SiteState.Evacuated;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        var elapsed = Stopwatch.StartNew();
+        _options.Log($"{siteName}: fire alarm: evacuating (node fenced, leaders moving to the other sites)");
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        using (var request = new HttpRequestMessage(HttpMethod.Put, new Uri(site.Spec.NodeUri, "admin/evacuation")))
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Spec.Secrets.AdminKey);
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new PlatformException($"{siteName}: its node refused the evacuation: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(EvacuationTimeout);
+        ClusterStatus? status = null;
+        try
+        {
+            while (true)
+            {
+                status = await ReadStatusAsync(deadline.Token);
+                var here = status.Sites.Single(s => s.Name == siteName);
+                if (status.MetaLeader is not null && status.MetaLeader != siteName && here.StreamLeaders + here.KvLeaders + here.ObjectStoreLeaders == 0)
+                {
+                    break;
+                }
+
+                if (status.MetaLeader == siteName)
+                {
+                    var successor = status.Sites.First(s => s.Name != siteName && s.Up).Name;
+                    await RequestAsync(successor, "$JS.API.META.LEADER.STEPDOWN", $"{{\"placement\":{{\"preferred\":\"{successor}\"}}}}", system: true, deadline.Token);
+                }
+
+                // The node steps its server down from the streams every second; monitoring is the only signal.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var here = status?.Sites.Single(s => s.Name == siteName);
+            throw new PlatformException($"evacuation of {siteName} did not finish within {EvacuationTimeout.TotalSeconds:0} s: " +
+                $"meta leader {status?.MetaLeader ?? "none"}, {here?.StreamLeaders + here?.KvLeaders + here?.ObjectStoreLeaders} streams and buckets still led there");
+        }
+
+        _options.Log($"{siteName}: evacuated after {elapsed.Elapsed.TotalSeconds:0.0} s: nothing is led there");
+        return elapsed.Elapsed;
+    }
+
+    /// <summary>How long moving every leader off an evacuated site may take.</summary>
+    private static readonly TimeSpan EvacuationTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>A JetStream API request through <paramref name="viaSite"/>'s server, as the application or the system account; returns the reply.</summary>
+    private async Task<string?> RequestAsync(string viaSite, string subject, string body, bool system, CancellationToken cancellationToken)
+    {
+        await using var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = Spec.ClientUrls(viaSite)[0],
+            Name = "haetae-platform",
+            AuthOpts = NATS.Client.Core.NatsAuthOpts.Default with
+            {
+                Username = system ? PlatformSecrets.SystemUser : PlatformSecrets.AppUser,
+                Password = system ? Spec.Secrets.SystemPassword : Spec.Secrets.AppPassword,
+            },
+        });
+        var reply = await connection.RequestAsync<string, string>(subject, body, cancellationToken: cancellationToken);
+        return reply.Data;
+    }
+
+    /// <summary>
     /// Cuts the power of <paramref name="siteNames"/> at the same instant: each site's disk first throws away
     /// whatever it had not fsynced and stops answering, then its processes are killed (SIGKILL). The disks keep
     /// the rest, and <see cref="PowerOnAsync"/> starts the sites on them. Needs <see cref="LocalPlatformOptions.PowerCuts"/>.
@@ -289,7 +386,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         while (true)
         {
             var held = new Dictionary<string, List<(string Site, StreamState State)>>(StringComparer.Ordinal);
-            foreach (var site in Spec.Sites.Where(s => _sites[s.Name].State == SiteState.Running))
+            foreach (var site in Spec.Sites.Where(s => _sites[s.Name].State is SiteState.Running or SiteState.Evacuated))
             {
                 var report = await _monitoring.TryGetJetStreamAsync(site, cancellationToken);
                 foreach (var stream in report?.Accounts?.SelectMany(a => a.Streams ?? []) ?? [])
@@ -510,13 +607,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
                 try
                 {
                     var running = Spec.Sites.First(site => _sites[site.Name].State == SiteState.Running && site.Name != key.Site);
-                    await using var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
-                    {
-                        Url = Spec.ClientUrls(running.Name)[0],
-                        AuthOpts = NATS.Client.Core.NatsAuthOpts.Default with { Username = PlatformSecrets.AppUser, Password = Spec.Secrets.AppPassword },
-                    });
-                    var reply = await connection.RequestAsync<byte[], string>($"$JS.API.STREAM.LEADER.STEPDOWN.{key.Stream}", [], cancellationToken: cancellationToken);
-                    var note = $"{key.Site}: {key.Stream} not current for {StalledReplica.TotalSeconds:0} s, leader asked to step down: {reply.Data}";
+                    var reply = await RequestAsync(running.Name, $"$JS.API.STREAM.LEADER.STEPDOWN.{key.Stream}", "", system: false, cancellationToken);
+                    var note = $"{key.Site}: {key.Stream} not current for {StalledReplica.TotalSeconds:0} s, leader asked to step down: {reply}";
                     _options.Log(note);
                     _nudges.Add(note);
                 }

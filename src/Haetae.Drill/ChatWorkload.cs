@@ -14,6 +14,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
 {
     private readonly List<Person> _people = [];
     private readonly Dictionary<string, List<Person>> _chats = [];
+    private readonly ConcurrentBag<TimeSpan> _failedSends = [];
     private readonly ConcurrentBag<Ack> _acks = [];
     private const string Name = "chat";
     private readonly ServiceCalls _calls = new(Name);
@@ -65,12 +66,16 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             var chatId = person.Chats[random.Next(person.Chats.Count)];
             var requestId = $"p{person.Index}-{n++}";
             var sentAt = context.Timeline.Now;
-            await _calls.CallAsync(context.Timeline, async () =>
+            var outcome = await _calls.CallAsync(context.Timeline, async () =>
             {
                 // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
                 var message = await person.Client.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
                 _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now, person.Client.CurrentSite));
             });
+            if (outcome != Outcome.Done)
+            {
+                _failedSends.Add(sentAt);
+            }
 
             if (random.NextDouble() < 0.05)
             {
@@ -185,6 +190,17 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
         }
 
         return checks;
+    }
+
+    /// <summary>
+    /// Sends made from <paramref name="from"/> to <paramref name="to"/>: how many, the slowest one's time from
+    /// the send to its acknowledgement, and how many were never acknowledged.
+    /// </summary>
+    public (int Sends, TimeSpan Slowest, int Failed) SendsBetween(TimeSpan from, TimeSpan to)
+    {
+        var acks = _acks.Where(a => a.SentAt >= from && a.SentAt <= to).ToList();
+        var failed = _failedSends.Count(t => t >= from && t <= to);
+        return (acks.Count + failed, acks.Select(a => a.AckedAt - a.SentAt).DefaultIfEmpty().Max(), failed);
     }
 
     /// <summary>The longest time between two acknowledgements on one shard (set by <see cref="CheckAsync"/>).</summary>

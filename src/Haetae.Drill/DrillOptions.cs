@@ -39,6 +39,12 @@ public sealed class DrillOptions
     /// </summary>
     public bool LazyFsync { get; set; }
 
+    /// <summary>
+    /// A fire with warning: the alarm rings first at the site (<see cref="Site"/>, else the one leading the most
+    /// shards), the drill waits until it is evacuated, then burns it; no send may then wait 1 s or more.
+    /// </summary>
+    public bool Warning { get; set; }
+
     /// <summary>How many fire-and-rebuild rounds (each burns a random site after the first). Default 1.</summary>
     public int Rounds { get; set; } = 1;
 
@@ -57,9 +63,9 @@ public sealed class DrillOptions
             throw new ArgumentException("the message rate must be above 0 and at most 50 per person per second");
         }
 
-        if (new[] { Partition is not null, PowerCut, Blackout }.Count(x => x) > 1)
+        if (new[] { Partition is not null, PowerCut, Blackout, Warning }.Count(x => x) > 1)
         {
-            throw new ArgumentException("choose one of a partition, a power cut and a blackout");
+            throw new ArgumentException("choose one of a partition, a power cut, a blackout and a fire with warning");
         }
 
         if (Blackout && Site is not null)

@@ -49,6 +49,9 @@ public static class DrillRunner
     /// <summary>Writes pauses longer than this break the promise: the engine's election takes 4.7 to 8.6 s (nats-server 2.15.1).</summary>
     public static readonly TimeSpan ElectionBound = TimeSpan.FromSeconds(12);
 
+    /// <summary>With warning (the site evacuated first), no send may wait this long: a lame-duck hand-over measured 0.04 to 0.29 s.</summary>
+    public static readonly TimeSpan WarnedPauseBound = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the workloads get to finish their calls in flight once the load stops (a chat send may retry for a minute).</summary>
     private static readonly TimeSpan StopLoadTimeout = TimeSpan.FromSeconds(90);
 
@@ -107,6 +110,8 @@ public static class DrillRunner
             IDrillWorkload[] workloads = [chat, profiles, logins];
             var rounds = new List<FireRound>();
             var powerCuts = new List<PowerCutRound>();
+            var alarms = new List<(string Site, TimeSpan At, TimeSpan Took)>();
+            var warned = new List<(string Site, TimeSpan From, TimeSpan To)>();
             var checks = new List<PromiseCheck>();
             var phase = "setting up people";
             using var stop = new CancellationTokenSource();
@@ -192,6 +197,19 @@ public static class DrillRunner
                     var site = round == 0 && options.Site is not null ? options.Site
                         : round == 0 ? status.Sites.OrderByDescending(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders).First().Name
                         : platform.Spec.Sites[random.Next(platform.Spec.Sites.Count)].Name;
+                    TimeSpan? alarmAt = null;
+                    if (round == 0 && options.Warning)
+                    {
+                        alarmAt = timeline.Now;
+                        phase = $"evacuation of {site}";
+                        timeline.Mark($"fire alarm: {site}");
+                        log($"FIRE ALARM at {site}: evacuating before the fire");
+                        var evacuated = await platform.EvacuateAsync(site, cancellationToken);
+                        timeline.Mark($"evacuated: {site}");
+                        log($"{site} evacuated after {evacuated.TotalSeconds:0.0} s: nothing is led there");
+                        alarms.Add((site, alarmAt.Value, evacuated));
+                    }
+
                     var fireAt = timeline.Now.TotalSeconds;
                     phase = $"fire at {site}";
                     timeline.Mark($"fire: {site}");
@@ -200,6 +218,11 @@ public static class DrillRunner
                     await platform.FireAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);
                     var rebuildAt = timeline.Now.TotalSeconds;
+                    if (alarmAt is { } alarm)
+                    {
+                        warned.Add((site, alarm, timeline.Now));
+                    }
+
                     phase = $"rebuild of {site}";
                     timeline.Mark($"rebuild: {site}");
                     log($"rebuilding {site}...");
@@ -222,6 +245,17 @@ public static class DrillRunner
                     var checking = workload.CheckAsync(context, cancellationToken);
                     await WithinAsync(phase, CheckTimeout, checking, cancellationToken);
                     checks.AddRange(await checking);
+                }
+
+                foreach (var (site, from, to) in warned)
+                {
+                    // The alarm gave warning: from it until the rebuild began (the evacuation, the fire, the site
+                    // gone) every send must have been acknowledged at once, none waiting for an election.
+                    var (sends, slowest, failed) = chat.SendsBetween(from, to);
+                    var took = alarms.Single(a => a.Site == site).Took;
+                    checks.Add(new PromiseCheck("chat", $"with warning no send waited {WarnedPauseBound.TotalSeconds:0} s or more (evacuated, then burned)", sends,
+                        failed + (slowest >= WarnedPauseBound ? 1 : 0),
+                        $"{sends} sends from the alarm at {site} to its rebuild, slowest acknowledged after {slowest.TotalSeconds:0.000} s, {failed} never acknowledged; evacuated in {took.TotalSeconds:0.0} s"));
                 }
 
                 if (power)

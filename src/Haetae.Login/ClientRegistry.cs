@@ -218,7 +218,7 @@ internal static class ClientAdminApi
 {
     public static void MapClientAdmin(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").AddEndpointFilter(RequireAdminKeyAsync).DisableAntiforgery();
+        var admin = app.MapGroup("/admin").AddEndpointFilter(AdminKey.RequireAsync).DisableAntiforgery();
         admin.MapPut("/clients/{clientId}", async (string clientId, ClientRegistration registration, ClientRegistry registry, CancellationToken ct) =>
             TypedResults.Ok(await registry.PutClientAsync(clientId, registration, ct)));
         admin.MapGet("/clients", async (ClientRegistry registry, CancellationToken ct) => TypedResults.Ok(await registry.ListClientsAsync(ct)));
@@ -227,8 +227,13 @@ internal static class ClientAdminApi
         admin.MapPut("/scopes/{name}", async (string name, ScopeRegistration registration, ClientRegistry registry, CancellationToken ct) =>
             TypedResults.Ok(await registry.PutScopeAsync(name, registration, ct)));
     }
+}
 
-    private static async ValueTask<object?> RequireAdminKeyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+/// <summary>Operators' calls (client administration, evacuation): a bearer admin key, compared in constant time.</summary>
+public static class AdminKey
+{
+    /// <summary>An endpoint filter: the call goes on only with the admin key (Haetae:Login:AdminKey); else 401.</summary>
+    public static async ValueTask<object?> RequireAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var options = context.HttpContext.RequestServices.GetRequiredService<LoginOptions>();
         var header = context.HttpContext.Request.Headers.Authorization.ToString();

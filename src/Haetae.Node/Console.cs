@@ -226,12 +226,12 @@ internal static class ConsoleApi
         {
             if (node.ControlSocket is null)
             {
-                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No controls", detail: "fire and rebuild are offered only by a local platform started with ./haetae up");
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No controls", detail: "evacuate, fire and rebuild are offered only by a local platform started with ./haetae up");
             }
 
-            if (action is not ("fire" or "rebuild"))
+            if (action is not ("evacuate" or "fire" or "rebuild"))
             {
-                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "the actions are fire and rebuild");
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "the actions are evacuate, fire and rebuild");
             }
 
             if (node.Sites.All(s => s.Name != site))

@@ -58,6 +58,18 @@ app.UseAuthorization();
 app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
 app.MapConsoleApi();
+// A fire alarm: the operator evacuates this site (PUT), or calls it off (DELETE).
+var evacuation = app.MapGroup(SiteQuorum.EvacuationPath).AddEndpointFilter(AdminKey.RequireAsync).DisableAntiforgery();
+evacuation.MapPut("", (SiteQuorum quorum) =>
+{
+    quorum.Evacuate();
+    return TypedResults.Accepted((string?)null, new { evacuating = true });
+});
+evacuation.MapDelete("", (SiteQuorum quorum) =>
+{
+    quorum.Return();
+    return TypedResults.Ok(new { evacuating = false });
+});
 app.MapOpenApi();
 app.MapChatApi();
 app.MapLogin();

@@ -24,6 +24,11 @@ namespace Haetae.Node;
 /// bucket it leads, at once and every second while the cut lasts (an island wins no election, so none
 /// comes back). No write is lost by this: nothing a leader without quorum held was ever acknowledged.
 /// </para>
+/// <para>
+/// An evacuated site (a fire alarm: <see cref="Evacuate"/>) is fenced the same way while it still reaches
+/// the others, and its server steps down from everything it leads, every second, so that a fire after
+/// that takes no leader with it: the others already hold a quorum and a leader of every stream.
+/// </para>
 /// </summary>
 internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) : BackgroundService, IHealthCheck
 {
@@ -36,10 +41,44 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     private readonly Lock _gate = new();
     private CancellationTokenSource _connected = new();
     private volatile bool _isolated;
+    private volatile bool _evacuating;
     private NatsConnection? _local;
 
     /// <summary>True while this site's server reaches fewer than a majority of the sites.</summary>
     public bool IsIsolated => _isolated;
+
+    /// <summary>True once the site is being evacuated (until <see cref="Return"/>).</summary>
+    public bool IsEvacuating => _evacuating;
+
+    /// <summary>
+    /// A fire alarm: from now on this site serves nothing (its requests and sockets under way end, and its
+    /// clients move to the other sites), and its server gives up every leadership it holds, at once and every
+    /// second after. Idempotent.
+    /// </summary>
+    public void Evacuate()
+    {
+        if (_evacuating)
+        {
+            return;
+        }
+
+        _evacuating = true;
+        logger.LogWarning("Evacuating this site: refusing requests, moving clients and leaderships to the other sites.");
+        EndRequestsUnderWay();
+    }
+
+    /// <summary>The alarm is over: the site serves again (its server may lead again at the next elections).</summary>
+    public void Return()
+    {
+        if (_evacuating)
+        {
+            _evacuating = false;
+            logger.LogWarning("Evacuation called off: serving again.");
+        }
+    }
+
+    /// <summary>While isolated or evacuating, the site serves nothing and leads nothing.</summary>
+    private bool Fenced => _isolated || _evacuating;
 
     /// <summary>Cancelled the moment the site is found cut off; requests link to it to end early.</summary>
     public CancellationToken WhileConnected
@@ -82,7 +121,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
             }
 
             Set(sites is { } seen && seen < majority, sites);
-            if (_isolated && server is not null && Environment.TickCount64 - relinquished >= (long)RelinquishInterval.TotalMilliseconds)
+            if (Fenced && server is not null && Environment.TickCount64 - relinquished >= (long)RelinquishInterval.TotalMilliseconds)
             {
                 relinquished = Environment.TickCount64;
                 await RelinquishLeadershipsAsync(new Uri(monitor), server, stoppingToken);
@@ -97,7 +136,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
         try
         {
             var jsz = await _http.GetFromJsonAsync<Jsz>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
-            var led = (jsz?.Accounts ?? []).SelectMany(a => a.Streams ?? []).Where(s => s.Cluster?.Leader == server).Select(s => s.Name).ToList();
+            var led = (jsz?.Accounts ?? []).SelectMany(a => a.Streams ?? []).Where(s => s.Cluster?.Leader == server).ToList();
             if (led.Count == 0)
             {
                 return;
@@ -108,9 +147,16 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
             _local ??= new NatsConnection(nats.ToOpts() with { Url = nats.Urls[0], Name = $"{nats.ClientName}-quorum" });
             var answers = await Task.WhenAll(led.Select(async stream =>
             {
+                // Evacuating, the leadership goes to a named replica at another site that is caught up: were the
+                // request to reach a leader elected elsewhere a moment before, a plain stepdown could hand it back
+                // here. Cut off, no other replica is reachable, and a plain stepdown is all there is.
+                var successor = _evacuating && !_isolated
+                    ? stream.Cluster?.Replicas?.FirstOrDefault(r => r.Current && !r.Offline)?.Name
+                    : null;
+                var request = successor is null ? [] : System.Text.Encoding.UTF8.GetBytes($"{{\"placement\":{{\"preferred\":\"{successor}\"}}}}");
                 try
                 {
-                    var reply = await _local.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", [], cancellationToken: cancellationToken);
+                    var reply = await _local.RequestAsync<byte[], byte[]>($"$JS.API.STREAM.LEADER.STEPDOWN.{stream.Name}", request, cancellationToken: cancellationToken);
                     return reply.Data is { } data && System.Text.Encoding.UTF8.GetString(data).Contains("\"success\":true", StringComparison.Ordinal);
                 }
                 catch (NatsException)
@@ -126,7 +172,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cut off: this site's server stepped down from {Done} of the {Led} streams and buckets it still led.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cut off or evacuating: this site's server stepped down from {Done} of the {Led} streams and buckets it still led.")]
     private partial void LogRelinquished(int done, int led);
 
     private void Set(bool isolated, int? sites)
@@ -136,22 +182,11 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
             return;
         }
 
-        CancellationTokenSource? cut = null;
-        lock (_gate)
-        {
-            _isolated = isolated;
-            if (isolated)
-            {
-                cut = _connected;
-                _connected = new CancellationTokenSource();
-            }
-        }
-
+        _isolated = isolated;
         if (isolated)
         {
             logger.LogWarning("This site's server reaches {Sites} of {Total} sites: cut off, refusing requests until the links return.", sites, nats.Urls.Count);
-            cut!.Cancel();
-            cut.Dispose();
+            EndRequestsUnderWay();
         }
         else
         {
@@ -159,9 +194,24 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
         }
     }
 
+    /// <summary>Ends every request and socket under way (they link to <see cref="WhileConnected"/>).</summary>
+    private void EndRequestsUnderWay()
+    {
+        CancellationTokenSource ended;
+        lock (_gate)
+        {
+            ended = _connected;
+            _connected = new CancellationTokenSource();
+        }
+
+        ended.Cancel();
+        ended.Dispose();
+    }
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_isolated
-            ? HealthCheckResult.Unhealthy("This site is cut off from a majority of the sites.")
+        Task.FromResult(
+            _isolated ? HealthCheckResult.Unhealthy("This site is cut off from a majority of the sites.")
+            : _evacuating ? HealthCheckResult.Unhealthy("This site is being evacuated.")
             : HealthCheckResult.Healthy());
 
     /// <summary>
@@ -169,24 +219,27 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     /// provider's endpoints and pages, client administration). Static files, health, the signing keys'
     /// document (a relying party's copy of the keys) stay served.
     /// </summary>
-    private static readonly string[] Fenced = ["/api", "/connect", "/login", "/admin"];
+    private static readonly string[] FencedPaths = ["/api", "/connect", "/login", "/admin"];
+
+    /// <summary>The operator's switch for evacuation stays reachable (it touches no store).</summary>
+    public const string EvacuationPath = "/admin/evacuation";
 
     /// <summary>The fence: requests to the store are refused while cut off, and those under way end when the cut is found.</summary>
     public async Task FenceAsync(HttpContext http, RequestDelegate next)
     {
-        if (!Fenced.Any(prefix => http.Request.Path.StartsWithSegments(prefix)))
+        if (!FencedPaths.Any(prefix => http.Request.Path.StartsWithSegments(prefix)) || http.Request.Path.StartsWithSegments(EvacuationPath))
         {
             await next(http);
             return;
         }
 
-        if (_isolated)
+        if (Fenced)
         {
             http.Response.Headers.RetryAfter = "1";
-            await Results.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "This site is cut off",
-                detail: "this site cannot reach the other sites; try another site").ExecuteAsync(http);
+            await (_isolated
+                ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "This site is cut off", detail: "this site cannot reach the other sites; try another site")
+                : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "This site is being evacuated", detail: "this site is closing (a fire alarm); try another site"))
+                .ExecuteAsync(http);
             return;
         }
 
@@ -222,7 +275,14 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
         [property: JsonPropertyName("name")] string Name,
         [property: JsonPropertyName("cluster")] JszCluster? Cluster);
 
-    private sealed record JszCluster([property: JsonPropertyName("leader")] string? Leader);
+    private sealed record JszCluster(
+        [property: JsonPropertyName("leader")] string? Leader,
+        [property: JsonPropertyName("replicas")] IReadOnlyList<JszReplica>? Replicas);
+
+    private sealed record JszReplica(
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("current")] bool Current,
+        [property: JsonPropertyName("offline")] bool Offline);
 
     private sealed record Route([property: JsonPropertyName("remote_id")] string? RemoteId);
 }

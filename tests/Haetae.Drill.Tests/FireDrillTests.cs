@@ -68,6 +68,24 @@ public sealed class FireDrillTests
             Assert.Single(Assert.Single(report.PowerCuts).Sites);
         });
 
+    [Fact]
+    public async Task A_short_fire_with_warning_evacuates_the_site_first_and_no_send_waits_a_second()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await InWorkFolderAsync(async (work, options) =>
+        {
+            options.Burned = TimeSpan.FromSeconds(5);
+            options.Warning = true;
+            var report = await DrillRunner.RunAsync(options, work, line => TestContext.Current.SendDiagnosticMessage(line), ct);
+
+            Assert.True(report.AllKept, DrillReportWriter.Summary(report));
+            Assert.Single(report.Rounds);
+            var evacuated = report.Marks.Single(m => m.What.StartsWith("evacuated: ", StringComparison.Ordinal)).At;
+            Assert.True(evacuated <= report.Marks.Single(m => m.What.StartsWith("fire: ", StringComparison.Ordinal)).At, "the fire comes after the evacuation");
+            Assert.True(report.Checks.Single(c => c.Promise.StartsWith("with warning no send waited", StringComparison.Ordinal)).Checked > 20, "sends should have been made through the alarm and the fire");
+        });
+    }
+
     private const string AllAcknowledgedStored = "every acknowledged message is in the history";
 
     /// <summary>A short drill with power cuts (the power off for 3 s unless <paramref name="configure"/> says otherwise), then <paramref name="check"/>.</summary>

@@ -58,13 +58,13 @@ function render(view) {
       cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
     const actions = document.createElement('td');
     if (view.controls) {
-      // One action per site, the one that makes sense now: burn a running site, rebuild a burned one.
-      const action = site.up ? 'fire' : 'rebuild';
-      const button = Object.assign(document.createElement('button'), {
-        type: 'button', className: site.up ? 'danger' : '', textContent: `${site.up ? 'Burn' : 'Rebuild'} ${site.name}`,
-      });
-      button.addEventListener('click', () => confirmAction(action, site.name));
-      actions.append(button);
+      // The actions that make sense now: a running site can get a fire alarm (evacuation) or burn; a burned one is rebuilt.
+      const offered = site.up ? [['evacuate', 'Alarm', ''], ['fire', 'Burn', 'danger']] : [['rebuild', 'Rebuild', '']];
+      for (const [action, label, className] of offered) {
+        const button = Object.assign(document.createElement('button'), { type: 'button', className, textContent: `${label} ${site.name}` });
+        button.addEventListener('click', () => confirmAction(action, site.name));
+        actions.append(button);
+      }
     }
     row.append(actions);
     rows.append(row);
@@ -125,10 +125,13 @@ function drawChart() {
 
 function confirmAction(action, site) {
   const dialog = $('confirm');
-  $('confirm-title').textContent = action === 'fire' ? `Burn ${site}?` : `Rebuild ${site}?`;
-  $('confirm-text').textContent = action === 'fire'
-    ? `Every process of ${site} is killed at once and its data deleted, as a fire would. · ${site}의 모든 프로세스를 죽이고 데이터를 지웁니다.`
-    : `${site} starts again empty and copies everything from the other sites. · ${site}를 비운 채로 다시 시작합니다.`;
+  const asked = {
+    evacuate: [`Fire alarm at ${site}?`, `Every leader moves off ${site} and its clients move to the other sites; after that its loss pauses nothing. · ${site}의 리더와 클라이언트를 다른 데이터센터로 옮깁니다.`],
+    fire: [`Burn ${site}?`, `Every process of ${site} is killed at once and its data deleted, as a fire would. · ${site}의 모든 프로세스를 죽이고 데이터를 지웁니다.`],
+    rebuild: [`Rebuild ${site}?`, `${site} starts again empty and copies everything from the other sites. · ${site}를 비운 채로 다시 시작합니다.`],
+  }[action];
+  $('confirm-title').textContent = asked[0];
+  $('confirm-text').textContent = asked[1];
   dialog.returnValue = '';
   dialog.onclose = async () => {
     if (dialog.returnValue !== 'ok') return;
