@@ -135,7 +135,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     {
         try
         {
-            var jsz = await _http.GetFromJsonAsync<Jsz>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
+            var jsz = await _http.GetFromJsonAsync<Haetae.Cluster.JetStreamReport>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
             var led = (jsz?.Accounts ?? []).SelectMany(a => a.Streams ?? []).Where(s => s.Cluster?.Leader == server).ToList();
             if (led.Count == 0)
             {
@@ -151,7 +151,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
                 // request to reach a leader elected elsewhere a moment before, a plain stepdown could hand it back
                 // here. Cut off, no other replica is reachable, and a plain stepdown is all there is.
                 var successor = _evacuating && !_isolated
-                    ? stream.Cluster?.Replicas?.FirstOrDefault(r => r.Current && !r.Offline)?.Name
+                    ? stream.Cluster?.Replicas?.Where(r => !r.Offline).OrderBy(r => r.Lag).FirstOrDefault()?.Name
                     : null;
                 var request = successor is null ? [] : System.Text.Encoding.UTF8.GetBytes($"{{\"placement\":{{\"preferred\":\"{successor}\"}}}}");
                 try
@@ -266,23 +266,6 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     private sealed record Routez(
         [property: JsonPropertyName("server_name")] string? ServerName,
         [property: JsonPropertyName("routes")] IReadOnlyList<Route>? Routes);
-
-    private sealed record Jsz([property: JsonPropertyName("account_details")] IReadOnlyList<JszAccount>? Accounts);
-
-    private sealed record JszAccount([property: JsonPropertyName("stream_detail")] IReadOnlyList<JszStream>? Streams);
-
-    private sealed record JszStream(
-        [property: JsonPropertyName("name")] string Name,
-        [property: JsonPropertyName("cluster")] JszCluster? Cluster);
-
-    private sealed record JszCluster(
-        [property: JsonPropertyName("leader")] string? Leader,
-        [property: JsonPropertyName("replicas")] IReadOnlyList<JszReplica>? Replicas);
-
-    private sealed record JszReplica(
-        [property: JsonPropertyName("name")] string Name,
-        [property: JsonPropertyName("current")] bool Current,
-        [property: JsonPropertyName("offline")] bool Offline);
 
     private sealed record Route([property: JsonPropertyName("remote_id")] string? RemoteId);
 }
