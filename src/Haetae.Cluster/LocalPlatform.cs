@@ -126,7 +126,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
     /// <summary>
     /// Burns a site as a fire would: every process of the site is killed at once (SIGKILL) and its data
-    /// folder is deleted.
+    /// folder is gone (moved out of reach at once, deleted when the site is rebuilt).
     /// </summary>
     public async Task FireAsync(string siteName, CancellationToken cancellationToken)
     {
@@ -145,8 +145,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             try
             {
                 await WaitUntilUnmountedAsync(site, cancellationToken);
-                DeleteDirectory(Spec.DiskDirectory(siteName));
-                DeleteDirectory(Spec.DataDirectory(siteName));
+                // Out of reach at once, deleted at the rebuild: every site shares this machine's disk, and deleting a
+                // store of tens of megabytes at the instant of the fire stalls the others' fsyncs, which a fire in
+                // another building never does.
+                Bury(Spec.DiskDirectory(siteName));
+                Bury(Spec.DataDirectory(siteName));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -304,7 +307,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     /// whatever it had not fsynced and stops answering, then its processes are killed (SIGKILL). The disks keep
     /// the rest, and <see cref="PowerOnAsync"/> starts the sites on them. Needs <see cref="LocalPlatformOptions.PowerCuts"/>.
     /// </summary>
-    public async Task PowerCutAsync(IReadOnlyList<string> siteNames, CancellationToken cancellationToken)
+    /// <returns>What each disk threw away, as it said ("power cut: FILES files, BYTES bytes undone"), by site.</returns>
+    public async Task<IReadOnlyDictionary<string, string>> PowerCutAsync(IReadOnlyList<string> siteNames, CancellationToken cancellationToken)
     {
         if (_powerFsDll is null)
         {
@@ -329,7 +333,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             // Every process of every site dies at the same instant; then each disk loses what it had not synced
             // (nothing reaches it in between: FUSE caches no writes, and a request still in flight finds no power).
             await Task.WhenAll(sites.SelectMany(s => new[] { s.Server, s.Node }).OfType<Process>().Select(ChildProcesses.KillAsync));
-            await Task.WhenAll(sites.Select(async site =>
+            var undone = await Task.WhenAll(sites.Select(async site =>
             {
                 ChildProcesses.Signal(site.Disk!, ChildProcesses.SigUsr1);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -344,13 +348,18 @@ public sealed partial class LocalPlatform : IAsyncDisposable
                 }
 
                 await WaitUntilUnmountedAsync(site, cancellationToken);
+                var said = (await File.ReadAllLinesAsync(DiskLog(site.Spec.Name), cancellationToken)).LastOrDefault(l => l.StartsWith("power cut: ", StringComparison.Ordinal));
+                return (Site: site.Spec.Name, Undone: said ?? "power cut: (the disk said nothing)");
             }));
+            return undone.ToDictionary(u => u.Site, u => u.Undone);
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    private string DiskLog(string site) => Path.Combine(Spec.LogDirectory, $"{site}-disk.log");
 
     /// <summary>Starts sites whose power was cut again, on their own disks, and waits until the platform is ready.</summary>
     public async Task PowerOnAsync(IReadOnlyList<string> siteNames, CancellationToken cancellationToken)
@@ -421,7 +430,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         var name = site.Spec.Name;
         Directory.CreateDirectory(Spec.DiskDirectory(name));
         site.Disk = await ChildProcesses.StartAsync(
-            "dotnet", [_powerFsDll!, Spec.DiskDirectory(name), Spec.DataDirectory(name)], Path.Combine(Spec.LogDirectory, $"{name}-disk.log"));
+            "dotnet", [_powerFsDll!, Spec.DiskDirectory(name), Spec.DataDirectory(name)], DiskLog(name));
         var waited = Stopwatch.StartNew();
         while (!Mounts.IsMounted(Spec.DataDirectory(name)))
         {
@@ -487,6 +496,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             // Never from an old disk: a server that comes back with stale Raft state rejoins as an extra peer.
             DeleteDirectory(Spec.DiskDirectory(siteName));
             DeleteDirectory(Spec.DataDirectory(siteName));
+            DeleteDirectory(Ashes(siteName));
             elapsed = Stopwatch.StartNew();
             await StartSiteAsync(site.Spec);
         }
@@ -729,6 +739,20 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         }
 
         return environment;
+    }
+
+    /// <summary>Where a burned site's folders wait for the rebuild to delete them.</summary>
+    private string Ashes(string site) => Path.Combine(Spec.SiteDirectory(site), "ashes");
+
+    /// <summary>Moves <paramref name="path"/> (a burned site's folder) into the site's ashes, out of every process's reach.</summary>
+    private void Bury(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            var site = Path.GetFileName(Path.GetDirectoryName(path))!;
+            Directory.CreateDirectory(Ashes(site));
+            Directory.Move(path, Path.Combine(Ashes(site), $"{Path.GetFileName(path)}-{Guid.NewGuid():N}"));
+        }
     }
 
     private static void DeleteDirectory(string path)

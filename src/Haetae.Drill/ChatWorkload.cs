@@ -194,13 +194,14 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
 
     /// <summary>
     /// Sends made from <paramref name="from"/> to <paramref name="to"/>: how many, the slowest one's time from
-    /// the send to its acknowledgement, and how many were never acknowledged.
+    /// the send to its acknowledgement and when it was sent, and how many were never acknowledged.
     /// </summary>
-    public (int Sends, TimeSpan Slowest, int Failed) SendsBetween(TimeSpan from, TimeSpan to)
+    public (int Sends, TimeSpan Slowest, TimeSpan SlowestSentAt, int Failed) SendsBetween(TimeSpan from, TimeSpan to)
     {
         var acks = _acks.Where(a => a.SentAt >= from && a.SentAt <= to).ToList();
         var failed = _failedSends.Count(t => t >= from && t <= to);
-        return (acks.Count + failed, acks.Select(a => a.AckedAt - a.SentAt).DefaultIfEmpty().Max(), failed);
+        var slowest = acks.MaxBy(a => a.AckedAt - a.SentAt);
+        return (acks.Count + failed, slowest is null ? TimeSpan.Zero : slowest.AckedAt - slowest.SentAt, slowest?.SentAt ?? from, failed);
     }
 
     /// <summary>The longest time between two acknowledgements on one shard (set by <see cref="CheckAsync"/>).</summary>

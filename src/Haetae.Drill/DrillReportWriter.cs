@@ -21,6 +21,10 @@ public static class DrillReportWriter
         foreach (var power in report.PowerCuts)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {string.Join(", ", power.Sites)}: power cut at {power.CutAt:0} s, back at {power.OnAt:0} s, ready at {power.ReadyAt:0} s, full redundancy at {power.ConvergedAt:0} s");
+            foreach (var (site, said) in power.Undone)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    {site}'s disk: {said}");
+            }
         }
 
         foreach (var round in report.Rounds)
@@ -67,7 +71,7 @@ public static class DrillReportWriter
             servers = report.Servers,
             checks = report.Checks,
             rounds = report.Rounds,
-            powerCuts = report.PowerCuts.Select(p => new { sites = p.Sites, cutAt = p.CutAt, onAt = p.OnAt, readyAt = p.ReadyAt, convergedAt = p.ConvergedAt }),
+            powerCuts = report.PowerCuts.Select(p => new { sites = p.Sites, cutAt = p.CutAt, onAt = p.OnAt, readyAt = p.ReadyAt, convergedAt = p.ConvergedAt, undone = p.Undone }),
             partitions = report.Cuts.Select(c => new { site = c.Site, from = c.From.TotalSeconds, to = c.To.TotalSeconds, converged = c.Converged.TotalSeconds }),
             longestWritePauseSecondsPerShard = report.LongestWritePauseSecondsPerShard,
             longestHealPauseSecondsPerShard = report.LongestHealPauseSecondsPerShard,

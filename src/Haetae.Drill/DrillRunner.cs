@@ -9,9 +9,9 @@ public sealed record FireRound(string Site, double FireAt, double RebuildStarted
 /// <summary>
 /// A power cut of <see cref="Sites"/> (one, or every site in a blackout) at <see cref="CutAt"/>, power back at
 /// <see cref="OnAt"/>, the platform ready again at <see cref="ReadyAt"/>, and every asset with three caught-up
-/// replicas at <see cref="ConvergedAt"/> (seconds into the drill).
+/// replicas at <see cref="ConvergedAt"/> (seconds into the drill); what each site's disk threw away in <see cref="Undone"/>.
 /// </summary>
-public sealed record PowerCutRound(IReadOnlyList<string> Sites, double CutAt, double OnAt, double ReadyAt, double ConvergedAt);
+public sealed record PowerCutRound(IReadOnlyList<string> Sites, double CutAt, double OnAt, double ReadyAt, double ConvergedAt, IReadOnlyDictionary<string, string> Undone);
 
 /// <summary>A site's nats-server as the drill found it: its version, and whether it syncs every write before acknowledging it.</summary>
 public sealed record DrillServer(string Site, string? Version, bool? SyncAlways);
@@ -165,7 +165,12 @@ public static class DrillRunner
                     timeline.Mark($"power cut: {what}");
                     log($"POWER CUT: {what} (what was not fsynced is lost)");
                     context.SitesLost.Add(cutAt);
-                    await platform.PowerCutAsync(sites, cancellationToken);
+                    var undone = await platform.PowerCutAsync(sites, cancellationToken);
+                    foreach (var (site, said) in undone)
+                    {
+                        log($"  {site}: {said}");
+                    }
+
                     await Task.Delay(options.Burned, cancellationToken);
                     var onAt = timeline.Now;
                     phase = $"power back at {what}";
@@ -186,7 +191,7 @@ public static class DrillRunner
                     var convergedAt = timeline.Now;
                     timeline.Mark($"converged: {what}");
                     log($"ready {(readyAt - onAt).TotalSeconds:0.0} s after the power came back; full redundancy after {(convergedAt - onAt).TotalSeconds:0.0} s");
-                    powerCuts.Add(new PowerCutRound(sites, cutAt.TotalSeconds, onAt.TotalSeconds, readyAt.TotalSeconds, convergedAt.TotalSeconds));
+                    powerCuts.Add(new PowerCutRound(sites, cutAt.TotalSeconds, onAt.TotalSeconds, readyAt.TotalSeconds, convergedAt.TotalSeconds, undone));
                     phase = "load after the power came back";
                     await Task.Delay(options.After, cancellationToken);
                 }
@@ -251,11 +256,13 @@ public static class DrillRunner
                 {
                     // The alarm gave warning: from it until the rebuild began (the evacuation, the fire, the site
                     // gone) every send must have been acknowledged at once, none waiting for an election.
-                    var (sends, slowest, failed) = chat.SendsBetween(from, to);
+                    var (sends, slowest, slowestAt, failed) = chat.SendsBetween(from, to);
+                    var fire = rounds.Single(r => r.Site == site).FireAt;
                     var took = alarms.Single(a => a.Site == site).Took;
                     checks.Add(new PromiseCheck("chat", $"with warning no send waited {WarnedPauseBound.TotalSeconds:0} s or more (evacuated, then burned)", sends,
                         failed + (slowest >= WarnedPauseBound ? 1 : 0),
-                        $"{sends} sends from the alarm at {site} to its rebuild, slowest acknowledged after {slowest.TotalSeconds:0.000} s, {failed} never acknowledged; evacuated in {took.TotalSeconds:0.0} s"));
+                        $"{sends} sends from the alarm at {site} to its rebuild, slowest acknowledged after {slowest.TotalSeconds:0.000} s " +
+                        $"(sent {(slowestAt - from).TotalSeconds:0.00} s after the alarm, {slowestAt.TotalSeconds - fire:0.00} s from the fire), {failed} never acknowledged; evacuated in {took.TotalSeconds:0.0} s"));
                 }
 
                 if (power)
