@@ -11,10 +11,11 @@ internal static class StatusReport
         var text = new StringBuilder();
         text.AppendLine($"JetStream meta leader: {status.MetaLeader ?? "none (no quorum?)"}");
         text.AppendLine();
-        text.AppendLine($"{"site",-12} {"state",-8} {"nats-server",-18} {"processes",-42} {"leaders (streams/kv/obj)",-25} health");
+        text.AppendLine($"{"site",-12} {"state",-9} {"nats-server",-18} {"processes",-42} {"leaders (streams/kv/obj)",-25} health");
         foreach (var site in status.Sites)
         {
-            var state = site.Up ? "up" : site.State == SiteState.Running ? "down" : site.State.ToString().ToLowerInvariant();
+            var state = site.State == SiteState.Evacuated && site.Up ? "evacuated"
+                : site.Up ? "up" : site.State == SiteState.Running ? "down" : site.State.ToString().ToLowerInvariant();
             var processes = string.Join(", ", site.Processes.Select(p => $"{p.Role} {p.Pid} {(p.Alive ? "alive" : "dead")}"));
             var leaders = site.ServerAnswers ? $"{site.StreamLeaders}/{site.KvLeaders}/{site.ObjectStoreLeaders}" : "-";
             var health = site.ServerHealth switch
@@ -24,7 +25,7 @@ internal static class StatusReport
                 { Error: var e } => e ?? "unhealthy",
             };
             var server = site.ServerVersion is null ? "-" : $"{site.ServerVersion} {(site.SyncAlways == true ? "fsync" : "lazy")}";
-            text.AppendLine($"{site.Name,-12} {state,-8} {server,-18} {processes,-42} {leaders,-25} {health}");
+            text.AppendLine($"{site.Name,-12} {state,-9} {server,-18} {processes,-42} {leaders,-25} {health}");
         }
 
         text.AppendLine("(nats-server: its version, and \"fsync\" when every write is on its disk before it is acknowledged)");
