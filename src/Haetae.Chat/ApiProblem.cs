@@ -31,6 +31,8 @@ internal sealed class ApiProblemHandler(IProblemDetailsService problems) : IExce
         {
             ApiProblem p => (p.Status, p.Title, p.Detail),
             BadHttpRequestException b => (b.StatusCode, "Invalid request", b.Message),
+            // A form body that does not parse (a broken multipart boundary, a form past the size limit).
+            InvalidDataException d => (StatusCodes.Status400BadRequest, "Invalid request", d.Message),
             NATS.Client.Core.NatsException or TimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The replicated store did not answer in time; retry with the same request id."),
             _ => (0, "", null),

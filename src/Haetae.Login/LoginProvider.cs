@@ -160,7 +160,24 @@ public static partial class LoginProvider
 
     private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, Accounts accounts)
     {
-        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        if (!http.Request.HasFormContentType)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type",
+                detail: "the sign-in form is sent as application/x-www-form-urlencoded or multipart/form-data");
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException && !http.RequestAborted.IsCancellationRequested)
+        {
+            // A multipart body cut short or with a broken boundary.
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", detail: $"the sign-in form could not be read: {e.Message}");
+        }
+
         var returnUrl = SafeReturnUrl(form["returnUrl"]);
         if (!await antiforgery.IsRequestValidAsync(http))
         {
