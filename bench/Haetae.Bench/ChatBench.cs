@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Haetae.Client;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 

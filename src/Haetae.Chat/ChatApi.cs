@@ -1,13 +1,10 @@
-using System.Text.RegularExpressions;
 using Haetae.Contracts;
-using Haetae.Store;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Haetae.Chat;
 
@@ -16,12 +13,6 @@ public static partial class ChatApi
 {
     public static IServiceCollection AddChat(this IServiceCollection services)
     {
-        services.AddSingleton(TimeProvider.System);
-        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
-        services.AddSingleton<Buckets>();
-        services.AddSingleton<SigningKeyRing>();
-        services.AddHostedService(sp => sp.GetRequiredService<SigningKeyRing>());
-        services.AddSingleton<Accounts>();
         services.AddSingleton<Friends>();
         services.AddSingleton<Messages>();
         services.AddSingleton<Chats>();
@@ -31,78 +22,18 @@ public static partial class ChatApi
         services.AddSingleton<Func<Profiles>>(sp => sp.GetRequiredService<Profiles>);
         services.AddSingleton<ProfileFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileFeed>());
-        services.AddSingleton<HotCaches>();
-        services.AddHostedService(sp => sp.GetRequiredService<HotCaches>());
         services.AddSingleton<CursorWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<CursorWriter>());
         services.AddSingleton<ChatFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ChatFeed>());
-        services.AddExceptionHandler<ApiProblemHandler>();
-        services.AddHealthChecks().AddCheck<SigningKeysReadyCheck>("signing-keys", tags: ["ready"]);
-        services.AddAuthorization();
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeyRing, Accounts>((options, ring, accounts) =>
-        {
-            options.MapInboundClaims = false;
-            options.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidIssuer = Accounts.Issuer,
-                ValidAudience = Accounts.Audience,
-                ValidAlgorithms = [SigningKeyRing.Algorithm],
-                IssuerSigningKeyResolver = (_, _, kid, _) => ring.Resolve(kid),
-                NameClaimType = "sub",
-                ClockSkew = TimeSpan.FromSeconds(30),
-            };
-            options.Events = new JwtBearerEvents
-            {
-                // Browsers cannot set headers on a WebSocket: the realtime endpoint takes the token as a query parameter.
-                OnMessageReceived = context =>
-                {
-                    if (context.HttpContext.WebSockets.IsWebSocketRequest && context.Request.Query["access_token"] is [{ Length: > 0 } token])
-                    {
-                        context.Token = token;
-                    }
-
-                    return Task.CompletedTask;
-                },
-                OnTokenValidated = async context =>
-                {
-                    var session = context.Principal?.FindFirst(Accounts.SessionClaim)?.Value;
-                    if (session is null || await accounts.IsRevokedAsync(session, context.HttpContext.RequestAborted))
-                    {
-                        context.Fail("signed out");
-                    }
-                },
-            };
-        });
         return services;
     }
 
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("chat");
-        // Every answer is for its caller alone (a profile view above all): no cache on the way may keep or share it.
-        api.AddEndpointFilter(async (context, next) =>
-        {
-            context.HttpContext.Response.Headers.CacheControl = "no-store";
-            return await next(context);
-        });
+        var api = app.MapGroup("/api").WithTags("chat").AddEndpointFilter(HostingDefaults.NoStoreAsync);
         var user = api.MapGroup("").RequireAuthorization();
 
-        api.MapPost("/accounts", async Task<Created<UserView>> (SignUpRequest request, HttpRequest http, Accounts accounts, CancellationToken ct) =>
-        {
-            var created = await accounts.SignUpAsync(request, RequestId(http), ct);
-            return TypedResults.Created($"/api/users/{created.Id}", created);
-        });
-        api.MapPost("/sessions", async (SignInRequest request, Accounts accounts, CancellationToken ct) =>
-            TypedResults.Ok(await accounts.SignInAsync(request, ct)));
-        user.MapDelete("/sessions/current", async (HttpContext http, Accounts accounts, CancellationToken ct) =>
-        {
-            await accounts.SignOutAsync(http.User.FindFirst(Accounts.SessionClaim)!.Value, ct);
-            return TypedResults.NoContent();
-        });
-        user.MapGet("/me", async Task<Results<Ok<UserView>, NotFound>> (HttpContext http, Accounts accounts, CancellationToken ct) =>
-            await accounts.FindAsync(Caller(http), ct) is { } me ? TypedResults.Ok(me.DefaultView) : TypedResults.NotFound());
         user.MapGet("/users/{userId}", async (string userId, HttpContext http, Profiles profiles, CancellationToken ct) =>
             TypedResults.Ok(await profiles.ViewAsync(userId, Caller(http), ct) ?? throw ApiProblem.NotFound("no such user")));
 
@@ -201,15 +132,7 @@ public static partial class ChatApi
         return app;
     }
 
-    private static string Caller(HttpContext http) =>
-        http.User.FindFirst("sub")?.Value ?? throw new ApiProblem(StatusCodes.Status401Unauthorized, "Unauthorized");
+    private static string Caller(HttpContext http) => IdentityServices.CallerId(http);
 
-    /// <summary>The request id header, required on every write: the idempotency key of that write.</summary>
-    private static string RequestId(HttpRequest request) =>
-        request.Headers[ChatHeaders.RequestId] is [{ } id] && RequestIdPattern().IsMatch(id)
-            ? id
-            : throw ApiProblem.BadRequest($"the {ChatHeaders.RequestId} header is required: 1 to 64 letters, digits, '-' or '_'");
-
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
-    private static partial Regex RequestIdPattern();
+    private static string RequestId(HttpRequest request) => RequestIds.Of(request);
 }

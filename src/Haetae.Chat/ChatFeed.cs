@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NATS.Client.JetStream;
@@ -18,7 +18,6 @@ namespace Haetae.Chat;
 /// </summary>
 internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, ILogger<ChatFeed> logger) : BackgroundService
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _followers = new();
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _devicesOfUser = new();
 
@@ -84,7 +83,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
                     if (msg.Subject.StartsWith("members.", StringComparison.Ordinal))
                     {
-                        var added = JsonSerializer.Deserialize<MembersAdded>(msg.Data, Json);
+                        var added = JsonSerializer.Deserialize<MembersAdded>(msg.Data, HaetaeJson.Options);
                         foreach (var user in added?.UserIds ?? [])
                         {
                             foreach (var device in _devicesOfUser.TryGetValue(user, out var own) ? own.Keys : [])
@@ -96,7 +95,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         continue;
                     }
 
-                    var message = JsonSerializer.Deserialize<MessageView>(msg.Data, Json);
+                    var message = JsonSerializer.Deserialize<MessageView>(msg.Data, HaetaeJson.Options);
                     if (message is null)
                     {
                         continue;
@@ -174,39 +173,31 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
         }
     }
 
-    private async Task FollowReceiptsAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    private Task FollowReceiptsAsync(CancellationToken stoppingToken) => ResilientWatch.RunAsync(
+        async ct =>
         {
-            try
+            var store = await buckets.Context.GetStoreAsync(Assets.ChatsBucket, ct);
+            await foreach (var entry in store.WatchAsync<byte[]>("cursor.>", opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: ct))
             {
-                var store = await buckets.Context.GetStoreAsync(Assets.ChatsBucket, stoppingToken);
-                await foreach (var entry in store.WatchAsync<byte[]>("cursor.>", opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: stoppingToken))
+                if (entry.Operation != NatsKVOperation.Put || entry.Value is null)
                 {
-                    if (entry.Operation != NatsKVOperation.Put || entry.Value is null)
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    var parts = entry.Key.Split('.');
-                    var cursor = JsonSerializer.Deserialize<Cursor>(entry.Value, Json);
-                    if (parts.Length == 3 && cursor is not null && _followers.TryGetValue(parts[1], out var devices))
+                var parts = entry.Key.Split('.');
+                var cursor = JsonSerializer.Deserialize<Cursor>(entry.Value, HaetaeJson.Options);
+                if (parts.Length == 3 && cursor is not null && _followers.TryGetValue(parts[1], out var devices))
+                {
+                    var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
+                    foreach (var device in devices.Keys)
                     {
-                        var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
-                        foreach (var device in devices.Keys)
-                        {
-                            device.Offer(new DeviceEvent(null, receipt, null, null));
-                        }
+                        device.Offer(new DeviceEvent(null, receipt, null, null));
                     }
                 }
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFeedBroken(-1, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
-            }
-        }
-    }
+        },
+        stoppingToken,
+        e => LogFeedBroken(-1, e.Message));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chat feed of shard {Shard} broke, following again: {Reason}")]
     private partial void LogFeedBroken(int shard, string reason);

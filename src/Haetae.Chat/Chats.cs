@@ -1,7 +1,8 @@
-using System.Security.Cryptography;
 using System.Text;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 
 namespace Haetae.Chat;
 
@@ -327,14 +328,11 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
 
     /// <summary>The 1:1 chat of two people has one id, whoever creates it and wherever.</summary>
     internal static string DirectChatId(string a, string b) =>
-        "d" + Hash(string.CompareOrdinal(a, b) < 0 ? $"{a}|{b}" : $"{b}|{a}");
+        string.CompareOrdinal(a, b) < 0 ? RequestIds.Derive("d", 20, a, b) : RequestIds.Derive("d", 20, b, a);
 
     /// <summary>A retried group creation (same creator, same request id) finds the group the first attempt made.</summary>
-    internal static string GroupChatId(string creator, string requestId) => "g" + Hash($"{creator}|{requestId}");
+    internal static string GroupChatId(string creator, string requestId) => RequestIds.Derive("g", 20, creator, requestId);
 
     internal static bool IsChatId(string? id) =>
         id is { Length: 21 } && (id[0] == 'd' || id[0] == 'g') && id.Skip(1).All(char.IsAsciiHexDigitLower);
-
-    private static string Hash(string value) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..20].ToLowerInvariant();
 }

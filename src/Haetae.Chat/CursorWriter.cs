@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,8 @@
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Haetae.Contracts;
+using Haetae.Platform.Identity;
 
 namespace Haetae.Chat;
 
@@ -25,7 +25,6 @@ internal sealed class DeviceSession(
 
     public const int MaxQueued = 10_000;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     private readonly Channel<DeviceEvent> _events = Channel.CreateBounded<DeviceEvent>(new BoundedChannelOptions(MaxQueued) { SingleReader = true });
     private readonly Dictionary<string, long> _lastSent = [];
@@ -196,7 +195,7 @@ internal sealed class DeviceSession(
 
         try
         {
-            var frame = JsonSerializer.Deserialize<ResumeFrame>(buffer.AsSpan(0, result.Count), Json);
+            var frame = JsonSerializer.Deserialize<ResumeFrame>(buffer.AsSpan(0, result.Count), HaetaeJson.Options);
             return frame?.Type == "resume" ? frame.Chats : throw new JsonException("not a resume frame");
         }
         catch (JsonException)
@@ -233,7 +232,7 @@ internal sealed class DeviceSession(
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(SendTimeout);
-        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, Json), WebSocketMessageType.Text, true, timeout.Token);
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, HaetaeJson.Options), WebSocketMessageType.Text, true, timeout.Token);
     }
 
     /// <summary>A signed-out session loses its open sockets too (checked against the node's cache of sign-outs).</summary>

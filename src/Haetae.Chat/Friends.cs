@@ -1,5 +1,7 @@
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 
 namespace Haetae.Chat;
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
@@ -14,7 +15,6 @@ namespace Haetae.Chat;
 /// </summary>
 internal sealed class Messages(INatsConnection connection, INatsJSContext js, TimeProvider time)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The newest sequence this node has seen per chat: where the next append starts looking (never beyond the truth).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _lastSeen = new();
@@ -41,7 +41,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
             try
             {
                 var ack = await ReplicatedPublisher.PublishAsync(
-                    js, Assets.ChatMessageSubject(chatId, next), JsonSerializer.SerializeToUtf8Bytes(message, Json), messageId, cancellationToken, expectedLastSubjectSequence: 0);
+                    js, Assets.ChatMessageSubject(chatId, next), JsonSerializer.SerializeToUtf8Bytes(message, HaetaeJson.Options), messageId, cancellationToken, expectedLastSubjectSequence: 0);
                 var stored = ack.Duplicate ? await ReadStoredAsync(chatId, ack.Seq, cancellationToken) : message;
                 if (stored.ChatId != chatId || stored.SenderId != senderId || stored.RequestId != requestId)
                 {
@@ -66,7 +66,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     /// <summary>Tells the devices of <paramref name="userIds"/> that they are in the chat now (once per request id).</summary>
     public async Task AnnounceMembersAsync(string chatId, IReadOnlyList<string> userIds, string requestId, CancellationToken cancellationToken) =>
         await ReplicatedPublisher.PublishAsync(
-            js, Assets.ChatMembersSubject(chatId), JsonSerializer.SerializeToUtf8Bytes(new MembersAdded(chatId, userIds), Json), $"{chatId}:members:{requestId}", cancellationToken);
+            js, Assets.ChatMembersSubject(chatId), JsonSerializer.SerializeToUtf8Bytes(new MembersAdded(chatId, userIds), HaetaeJson.Options), $"{chatId}:members:{requestId}", cancellationToken);
 
     /// <summary>The newest sequence of the chat (0 when it has no message).</summary>
     public async Task<long> LastSequenceAsync(string chatId, CancellationToken cancellationToken) =>
@@ -90,7 +90,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
             return (seen, await GetAsync(chatId, seen, cancellationToken, fromLeader: true));
         }
 
-        return last is null ? (0, null) : (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, Json));
+        return last is null ? (0, null) : (sequence, JsonSerializer.Deserialize<MessageView>(last.Data.Span, HaetaeJson.Options));
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
         var entry = fromLeader
             ? await DirectReads.GetLastFromLeaderAsync(connection, stream, subject, cancellationToken)
             : await DirectReads.GetLastAsync(connection, stream, subject, cancellationToken);
-        return entry is null ? null : JsonSerializer.Deserialize<MessageView>(entry.Data.Span, Json);
+        return entry is null ? null : JsonSerializer.Deserialize<MessageView>(entry.Data.Span, HaetaeJson.Options);
     }
 
     /// <summary>
@@ -149,7 +149,7 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
             var entry = await DirectReads.GetAsync(connection, Assets.ChatStreamOf(chatId), streamSequence, cancellationToken);
             if (entry is not null)
             {
-                return JsonSerializer.Deserialize<MessageView>(entry.Data.Span, Json)!;
+                return JsonSerializer.Deserialize<MessageView>(entry.Data.Span, HaetaeJson.Options)!;
             }
 
             if (attempt >= 20)

@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
 using NATS.Client.ObjectStore.Models;
@@ -37,7 +36,7 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
             throw ApiProblem.BadRequest("the photo is empty");
         }
 
-        var id = "p" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{owner}|{requestId}")))[..20].ToLowerInvariant();
+        var id = RequestIds.Derive("p", 20, owner, requestId);
         var records = await buckets.GetAsync(Assets.ChatsBucket);
         if ((await records.TryGetAsync<PhotoRecord>($"photo.{id}", cancellationToken))?.Value is { } earlier)
         {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NATS.Client.KeyValueStore;
@@ -18,7 +18,6 @@ namespace Haetae.Chat;
 /// </summary>
 internal sealed partial class ProfileFeed(Buckets buckets, ChatFeed feed, ILogger<ProfileFeed> logger) : BackgroundService
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _lastFriends = new();
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -27,31 +26,27 @@ internal sealed partial class ProfileFeed(Buckets buckets, ChatFeed feed, ILogge
             WatchAsync(Assets.SocialBucket, "profiles.*", stoppingToken),
             WatchAsync(Assets.AccountsBucket, "user.*", stoppingToken));
 
-    private async Task WatchAsync(string bucket, string keys, CancellationToken stoppingToken)
+    private Task WatchAsync(string bucket, string keys, CancellationToken stoppingToken)
     {
+        // A watch that starts again resumes just after the last change it saw, so it skips nothing.
         ulong? lastSeen = null;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        return ResilientWatch.RunAsync(
+            async ct =>
             {
-                var store = await buckets.Context.GetStoreAsync(bucket, stoppingToken);
+                var store = await buckets.Context.GetStoreAsync(bucket, ct);
                 var opts = lastSeen is { } seen ? new NatsKVWatchOpts { ResumeAtRevision = seen + 1 } : new NatsKVWatchOpts { UpdatesOnly = true };
-                await foreach (var entry in store.WatchAsync<byte[]>(keys, opts: opts, cancellationToken: stoppingToken))
+                await foreach (var entry in store.WatchAsync<byte[]>(keys, opts: opts, cancellationToken: ct))
                 {
                     lastSeen = entry.Revision;
                     var owner = entry.Key[(entry.Key.IndexOf('.', StringComparison.Ordinal) + 1)..];
                     var friends = entry.Key.StartsWith("friends.", StringComparison.Ordinal) && entry.Value is { Length: > 0 } value
-                        ? JsonSerializer.Deserialize<FriendList>(value, Json)?.Friends
-                        : await FriendsOfAsync(owner, stoppingToken);
+                        ? JsonSerializer.Deserialize<FriendList>(value, HaetaeJson.Options)?.Friends
+                        : await FriendsOfAsync(owner, ct);
                     Notify(owner, friends ?? []);
                 }
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogWatchBroken(keys, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
-            }
-        }
+            },
+            stoppingToken,
+            e => LogWatchBroken(keys, e.Message));
     }
 
     private async Task<IReadOnlyList<string>> FriendsOfAsync(string owner, CancellationToken cancellationToken)

@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Logging;
 
 namespace Haetae.Chat;
@@ -96,7 +96,7 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
     public async Task<ProfileView> CreateAsync(string owner, ProfileRequest request, string requestId, CancellationToken cancellationToken)
     {
         var (name, status, photo) = await ValidateAsync(owner, request, cancellationToken);
-        var id = "f" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{owner}|{requestId}")))[..15].ToLowerInvariant();
+        var id = RequestIds.Derive("f", 15, owner, requestId);
         await ChangeSetAsync(owner, set => set.Find(id) is not null ? set
             : set.Profiles.Count >= MaxExtras ? throw ApiProblem.Conflict($"at most {MaxExtras} extra profiles")
             : new ProfileSet([.. set.Profiles, new ExtraProfile(id, name, status, photo)]), cancellationToken);

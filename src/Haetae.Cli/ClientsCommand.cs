@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Haetae.Cluster;
 using Haetae.Contracts;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cli;
 
@@ -14,13 +14,6 @@ namespace Haetae.Cli;
 /// </summary>
 internal static class ClientsCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        // Korean names print as themselves in a terminal, not as \uXXXX escapes.
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
 
     public static IEnumerable<Command> Create(Option<string> home, TextWriter output, TextWriter error, CancellationToken stopping)
     {
@@ -43,7 +36,7 @@ internal static class ClientsCommand
                 parse.GetValue(name), parse.GetValue(redirect) ?? [], parse.GetValue(postLogout) ?? [], parse.GetValue(isPublic),
                 parse.GetValue(scope) ?? [], parse.GetValue(credentials), SkipConsent: parse.GetValue(skipConsent));
             var view = await CallAsync<ClientView>(parse.GetValue(home)!, HttpMethod.Put, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", registration, stopping);
-            await output.WriteLineAsync(JsonSerializer.Serialize(view, Json));
+            await output.WriteLineAsync(JsonSerializer.Serialize(view, HaetaeJson.Readable));
             if (view?.ClientSecret is not null)
             {
                 await output.WriteLineAsync("The client secret is shown only now; the provider keeps only its hash.");
@@ -52,7 +45,7 @@ internal static class ClientsCommand
 
         var list = new Command("list", "List the registered apps");
         list.SetAction(parse => GuardAsync(error, stopping, async () =>
-            await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<List<ClientView>>(parse.GetValue(home)!, HttpMethod.Get, "/admin/clients", null, stopping), Json))));
+            await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<List<ClientView>>(parse.GetValue(home)!, HttpMethod.Get, "/admin/clients", null, stopping), HaetaeJson.Readable))));
 
         var remove = new Command("remove", "Remove an app: its codes and tokens stop working") { clientId };
         remove.SetAction(parse => GuardAsync(error, stopping, async () =>
@@ -68,7 +61,7 @@ internal static class ClientsCommand
         registerScope.SetAction(parse => GuardAsync(error, stopping, async () =>
             await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<ScopeView>(
                 parse.GetValue(home)!, HttpMethod.Put, $"/admin/scopes/{Uri.EscapeDataString(parse.GetValue(scopeName)!)}",
-                new ScopeRegistration(parse.GetValue(scopeDisplay), parse.GetValue(audience)), stopping), Json))));
+                new ScopeRegistration(parse.GetValue(scopeDisplay), parse.GetValue(audience)), stopping), HaetaeJson.Readable))));
 
         return
         [
@@ -88,7 +81,7 @@ internal static class ClientsCommand
         foreach (var site in reply.Platform!.Sites.Where(s => s.State == SiteState.Running))
         {
             using var http = new HttpClient { BaseAddress = site.Spec.NodeUri, Timeout = TimeSpan.FromSeconds(20) };
-            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body, options: Json) };
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body, options: HaetaeJson.Readable) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.AdminKey);
             HttpResponseMessage response;
             try
@@ -116,7 +109,7 @@ internal static class ClientsCommand
                     throw new PlatformException($"refused ({(int)response.StatusCode}): {detail}");
                 }
 
-                return response.Content.Headers.ContentLength == 0 ? default : await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken);
+                return response.Content.Headers.ContentLength == 0 ? default : await response.Content.ReadFromJsonAsync<T>(HaetaeJson.Readable, cancellationToken);
             }
         }
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Haetae.Cluster;
 using Haetae.Drill;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cli;
 

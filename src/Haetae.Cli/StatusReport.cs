@@ -1,5 +1,5 @@
 using System.Text;
-using Haetae.Cluster;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cli;
 

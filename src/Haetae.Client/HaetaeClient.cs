@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Haetae.Contracts;
 
 namespace Haetae.Client;
@@ -28,10 +27,6 @@ public sealed class HaetaeUnavailableException(string message, Exception? inner)
 /// </summary>
 public sealed class HaetaeClient : IDisposable
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-    };
 
     private readonly IReadOnlyList<Uri> _sites;
     private readonly HttpClient _http;
@@ -186,7 +181,7 @@ public sealed class HaetaeClient : IDisposable
             return default!;
         }
 
-        return (await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken))!;
+        return (await response.Content.ReadFromJsonAsync<T>(HaetaeJson.Options, cancellationToken))!;
     }
 
     /// <summary>
@@ -216,7 +211,7 @@ public sealed class HaetaeClient : IDisposable
             {
                 null => null,
                 RawBody raw => new ByteArrayContent(raw.Bytes) { Headers = { ContentType = new MediaTypeHeaderValue(raw.ContentType) } },
-                _ => JsonContent.Create(body, body.GetType(), options: Json),
+                _ => JsonContent.Create(body, body.GetType(), options: HaetaeJson.Options),
             };
 
             try

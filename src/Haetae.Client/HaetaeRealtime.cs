@@ -71,7 +71,7 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                     await socket.ConnectAsync(uri, connectTimeout.Token);
                 }
 
-                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new ResumeFrame("resume", _knowsItsChats ? LastSeen : null), HaetaeClient.Json), WebSocketMessageType.Text, true, stop);
+                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new ResumeFrame("resume", _knowsItsChats ? LastSeen : null), HaetaeJson.Options), WebSocketMessageType.Text, true, stop);
                 attempt = 0;
                 await ReceiveAsync(socket, stop);
             }
@@ -113,7 +113,7 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                 continue;
             }
 
-            var frame = JsonSerializer.Deserialize<RealtimeFrame>(message.GetBuffer().AsSpan(0, (int)message.Length), HaetaeClient.Json);
+            var frame = JsonSerializer.Deserialize<RealtimeFrame>(message.GetBuffer().AsSpan(0, (int)message.Length), HaetaeJson.Options);
             message.SetLength(0);
             if (frame is null)
             {

@@ -1,3 +1,4 @@
+using Haetae.Platform.Monitoring;
 namespace Haetae.Cluster;
 
 /// <summary>Finds the programs a local platform runs beside its nats-servers, built with it in the artifacts tree.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Haetae.Contracts;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
 

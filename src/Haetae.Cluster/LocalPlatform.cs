@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Haetae.Contracts;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
 

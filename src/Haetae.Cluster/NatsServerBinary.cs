@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
 

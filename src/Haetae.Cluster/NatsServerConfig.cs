@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
 
@@ -11,7 +12,7 @@ namespace Haetae.Cluster;
 /// </summary>
 public static class NatsServerConfig
 {
-    public const string AppAccount = "APP";
+    public const string AppAccount = Haetae.Platform.Monitoring.JetStreamAccounts.App;
     public const string SystemAccount = "SYS";
 
     /// <summary>Memory JetStream may use for memory-backed assets on one server (256 MiB).</summary>

@@ -2,19 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
-
-/// <summary>One data center of the local platform: its loopback address and ports.</summary>
-/// <param name="Name">Site name, also the nats-server's server_name and its "dc:" tag.</param>
-/// <param name="Address">The site's own loopback address (127.0.0.x).</param>
-public sealed record SiteSpec(string Name, string Address, int ClientPort, int ClusterPort, int MonitorPort, int NodePort)
-{
-    public string ClientUrl => $"nats://{Address}:{ClientPort}";
-    public string RouteUrl => $"nats-route://{Address}:{ClusterPort}";
-    public Uri MonitorUri => new($"http://{Address}:{MonitorPort}/");
-    public Uri NodeUri => new($"http://{Address}:{NodePort}/");
-}
 
 /// <summary>A proxied link from one site's server to another's route port (used to cut a site off without killing it).</summary>
 public sealed record LinkSpec(string From, string To, string Address, int Port);
@@ -164,6 +154,3 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
     [GeneratedRegex("^[a-z][a-z0-9-]{0,31}$")]
     private static partial Regex SiteName();
 }
-
-/// <summary>An operator-facing error: its message is one line that says what is wrong.</summary>
-public sealed class PlatformException(string message, Exception? inner = null) : Exception(message, inner);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Haetae.Contracts;
 
 namespace Haetae.Drill;
 
@@ -78,7 +79,7 @@ public static class DrillReportWriter
             perSecond = report.PerSecond.ToDictionary(s => s.Key, s => s.Value.Select(v => new { ok = v.Ok, errors = v.Errors })),
             marks = report.Marks.Select(m => new { at = m.At, what = m.What }),
         };
-        await File.WriteAllTextAsync(json, JsonSerializer.Serialize(document, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }), cancellationToken);
+        await File.WriteAllTextAsync(json, JsonSerializer.Serialize(document, HaetaeJson.Readable), cancellationToken);
         await File.WriteAllTextAsync(html, Html(report), cancellationToken);
         return (json, html);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Haetae.Cluster;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Drill;
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
 using NATS.Client.KeyValueStore;
 using OpenIddict.Abstractions;
 
@@ -47,7 +47,7 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
             return null;
         }
 
-        var found = await ThroughElectionsAsync(
+        var found = await StoreRetry.ThroughElectionAsync(
             async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync<T>(Key(id), cancellationToken), cancellationToken);
         if (found is null)
         {
@@ -61,7 +61,7 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     /// <summary>Every entity whose id matches <paramref name="idFilter"/> (a subject filter such as "SUBJECT.*"; "&gt;" for all).</summary>
     public async IAsyncEnumerable<T> ListAsync(string idFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var keys = await ThroughElectionsAsync(async () =>
+        var keys = await StoreRetry.ThroughElectionAsync(async () =>
         {
             // A key listing is a consumer that runs until it has caught up; unlike a request it has no
             // time-out of its own, so each attempt gets one (a token request once waited 100 s in CI).
@@ -99,29 +99,17 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     public async ValueTask CreateAsync(T entity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(entity.Id);
-        try
-        {
-            entity.Revision = await ThroughElectionsAsync(
-                async () => await (await buckets.GetAsync(bucket)).CreateAsync(Key(entity.Id), entity, cancellationToken), cancellationToken);
-        }
-        catch (NatsKVCreateException e)
-        {
-            throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} exists already.", e);
-        }
+        entity.Revision = await StoreRetry.ThroughElectionAsync(
+            async () => await (await buckets.GetAsync(bucket)).CreateAsync(Key(entity.Id), entity, cancellationToken), cancellationToken)
+            ?? throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} exists already.");
     }
 
     public async ValueTask UpdateAsync(T entity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(entity.Id);
-        try
-        {
-            entity.Revision = await ThroughElectionsAsync(
-                async () => await (await buckets.GetAsync(bucket)).ReplaceAsync(Key(entity.Id), entity, entity.Revision, cancellationToken), cancellationToken);
-        }
-        catch (NatsKVWrongLastRevisionException e)
-        {
-            throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} was changed by someone else.", e);
-        }
+        entity.Revision = await StoreRetry.ThroughElectionAsync(
+            async () => await (await buckets.GetAsync(bucket)).ReplaceAsync(Key(entity.Id), entity, entity.Revision, cancellationToken), cancellationToken)
+            ?? throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} was changed by someone else.");
     }
 
     /// <summary>
@@ -137,24 +125,29 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
         }
         catch (OpenIddictExceptions.ConcurrencyException) when (((IRevocable)entity).Status == OpenIddictConstants.Statuses.Revoked)
         {
-            for (var attempt = 0; ; attempt++)
+            var revoked = await StoreRetry.Conflicts<bool>(20).ExecuteAsync(async ct =>
             {
-                var current = await FindAsync(entity.Id!, cancellationToken);
+                var current = await FindAsync(entity.Id!, ct);
                 if (current is null || ((IRevocable)current).Status == OpenIddictConstants.Statuses.Revoked)
                 {
-                    return;
+                    return Conflicted<bool>.Done(true);
                 }
 
                 ((IRevocable)current).Status = OpenIddictConstants.Statuses.Revoked;
                 try
                 {
-                    await UpdateAsync(current, cancellationToken);
+                    await UpdateAsync(current, ct);
                     entity.Revision = current.Revision;
-                    return;
+                    return Conflicted<bool>.Done(true);
                 }
-                catch (OpenIddictExceptions.ConcurrencyException) when (attempt < 20)
+                catch (OpenIddictExceptions.ConcurrencyException)
                 {
+                    return Conflicted<bool>.Lost;
                 }
+            }, cancellationToken);
+            if (revoked.Conflict)
+            {
+                throw new OpenIddictExceptions.ConcurrencyException($"{kind} {entity.Id} kept changing while it was revoked.");
             }
         }
     }
@@ -162,49 +155,19 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
     public async ValueTask DeleteAsync(T entity, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(entity.Id);
-        await ThroughElectionsAsync(async () =>
+        await StoreRetry.ThroughElectionAsync(async () =>
         {
             await (await buckets.GetAsync(bucket)).DeleteAsync(Key(entity.Id), cancellationToken);
             return true;
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// Runs a store call, retrying while the bucket has no leader (no responders, timeouts, "no leader"
-    /// API errors). Compare-and-set failures are answers, not outages, and pass straight through.
-    /// </summary>
-    public static async Task<TResult> ThroughElectionsAsync<TResult>(Func<Task<TResult>> call, CancellationToken cancellationToken)
-    {
-        var deadline = DateTimeOffset.UtcNow + ElectionBudget;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (Exception e) when (IsOutage(e) && DateTimeOffset.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * (attempt + 1), 500)), cancellationToken);
-            }
-        }
-    }
-
-    private static bool IsOutage(Exception e) => e switch
-    {
-        NatsKVCreateException or NatsKVWrongLastRevisionException => false,
-        // 404 here is "stream not found": the bucket is still being provisioned at start-up.
-        NATS.Client.JetStream.NatsJSApiException api => api.Error.Code is 503 or 500 or 404,
-        NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException or TimeoutException => true,
-        NATS.Client.JetStream.NatsJSException or NATS.Client.Core.NatsException => true,
-        _ => false,
-    };
-
     /// <summary>Ids and index keys are KV key tokens: letters, digits, '-' and '_'.</summary>
     public static bool IsKeyPart(string? value) => value is { Length: > 0 and <= 200 } && Id().IsMatch(value);
 
     /// <summary>A value as a KV key token: itself when it is one, else a hash of it.</summary>
     public static string KeyPartOf(string value) =>
-        value.Length <= 64 && Token().IsMatch(value) ? value : "h" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..40].ToLowerInvariant();
+        value.Length <= 64 && Token().IsMatch(value) ? value : RequestIds.Derive("h", 40, value);
 
     public static string NewId() => Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -168,35 +168,29 @@ internal sealed partial class LoginKeyRing(Buckets buckets, KeyRotationPolicy po
     private async Task<LoginKeySet> RotateAsync(CancellationToken cancellationToken)
     {
         var bucket = await buckets.GetAsync(Assets.SigningKeysBucket);
-        for (var attempt = 0; ; attempt++)
+        // Another node that rotated first wins the compare-and-set: read again and take its keys.
+        var rotated = await StoreRetry.Conflicts<LoginKeySet>(10).ExecuteAsync(async ct =>
         {
-            var stored = await bucket.GetFromLeaderAsync<LoginKeySet>(EntryKey, cancellationToken);
+            var stored = await bucket.GetFromLeaderAsync<LoginKeySet>(EntryKey, ct);
             var current = stored?.Value ?? new LoginKeySet([]);
             var next = KeyRotation.Rotate(current, time.GetUtcNow(), policy, NewKey);
             if (ReferenceEquals(next, current))
             {
-                return current;
+                return Conflicted<LoginKeySet>.Done(current);
             }
 
-            try
+            var written = stored is null
+                ? await bucket.CreateAsync(EntryKey, next, ct)
+                : await bucket.ReplaceAsync(EntryKey, next, stored.Revision, ct);
+            if (written is null)
             {
-                if (stored is null)
-                {
-                    await bucket.CreateAsync(EntryKey, next, cancellationToken);
-                }
-                else
-                {
-                    await bucket.ReplaceAsync(EntryKey, next, stored.Revision, cancellationToken);
-                }
+                return Conflicted<LoginKeySet>.Lost;
+            }
 
-                LogRotated(string.Join(", ", next.Keys.Select(k => $"{k.Use} {k.Kid} from {k.UsedFrom:u}")));
-                return next;
-            }
-            catch (Exception e) when (e is NATS.Client.KeyValueStore.NatsKVCreateException or NATS.Client.KeyValueStore.NatsKVWrongLastRevisionException && attempt < 10)
-            {
-                // Another node rotated first: take its keys.
-            }
-        }
+            LogRotated(string.Join(", ", next.Keys.Select(k => $"{k.Use} {k.Kid} from {k.UsedFrom:u}")));
+            return Conflicted<LoginKeySet>.Done(next);
+        }, cancellationToken);
+        return rotated.Conflict ? throw new InvalidOperationException("the login keys kept changing under this node; it asks again shortly") : rotated.Value;
     }
 
     private void Apply(LoginKeySet set, DateTimeOffset now)
@@ -280,10 +274,10 @@ internal sealed class BucketXmlRepository(Buckets buckets) : IXmlRepository
     private const string Prefix = "dataprotection.";
 
     public IReadOnlyCollection<XElement> GetAllElements() =>
-        EntityBucket<LoginToken>.ThroughElectionsAsync(GetAllElementsAsync, CancellationToken.None).GetAwaiter().GetResult();
+        StoreRetry.ThroughElectionAsync(GetAllElementsAsync, CancellationToken.None).GetAwaiter().GetResult();
 
     public void StoreElement(XElement element, string friendlyName) =>
-        EntityBucket<LoginToken>.ThroughElectionsAsync(async () =>
+        StoreRetry.ThroughElectionAsync(async () =>
             await (await buckets.GetAsync(Assets.SigningKeysBucket)).PutAsync(Prefix + EntityBucket<LoginToken>.KeyPartOf(friendlyName), element.ToString(SaveOptions.DisableFormatting), CancellationToken.None),
             CancellationToken.None).GetAwaiter().GetResult();
 

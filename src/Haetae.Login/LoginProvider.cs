@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
-using Haetae.Chat;
-using Haetae.Store;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;

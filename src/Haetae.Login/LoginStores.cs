@@ -1,11 +1,10 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
@@ -89,7 +88,7 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
     /// <summary>Claims a unique name for an entity (create-only, so two sites cannot both claim it).</summary>
     protected async ValueTask ClaimIndexAsync(string indexKey, string id, CancellationToken cancellationToken)
     {
-        var claimed = await EntityBucket<T>.ThroughElectionsAsync(
+        var claimed = await StoreRetry.ThroughElectionAsync(
             async () => await (await buckets.GetAsync(bucket)).TryCreateAsync(indexKey, new IndexEntry(id), cancellationToken), cancellationToken);
         if (!claimed)
         {
@@ -100,20 +99,20 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
             }
 
             // The entity it named is gone: the name is free again.
-            await EntityBucket<T>.ThroughElectionsAsync(
+            await StoreRetry.ThroughElectionAsync(
                 async () => await (await buckets.GetAsync(bucket)).PutAsync(indexKey, new IndexEntry(id), cancellationToken), cancellationToken);
         }
     }
 
     protected async ValueTask<string?> ReadIndexAsync(string indexKey, CancellationToken cancellationToken) =>
-        (await EntityBucket<T>.ThroughElectionsAsync(
+        (await StoreRetry.ThroughElectionAsync(
             async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync<IndexEntry>(indexKey, cancellationToken), cancellationToken))?.Value.Id;
 
     protected async ValueTask<T?> FindByIndexAsync(string indexKey, CancellationToken cancellationToken) =>
         await ReadIndexAsync(indexKey, cancellationToken) is { } id && await Entities.FindAsync(id, cancellationToken) is { } entity ? entity : null;
 
     protected ValueTask DropIndexAsync(string indexKey, CancellationToken cancellationToken) =>
-        new(EntityBucket<T>.ThroughElectionsAsync(async () =>
+        new(StoreRetry.ThroughElectionAsync(async () =>
         {
             await (await buckets.GetAsync(bucket)).DeleteAsync(indexKey, cancellationToken);
             return true;
@@ -431,7 +430,7 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
         authorizationId is null ? NoAuthorization : EntityBucket<LoginToken>.KeyPartOf(authorizationId);
 
     private static string ReferenceIndex(string referenceId) =>
-        $"reference.{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(referenceId))).ToLowerInvariant()}";
+        RequestIds.Derive("reference.", 64, referenceId);
 
     public async ValueTask CreateAsync(LoginToken token, CancellationToken cancellationToken)
     {

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using Haetae.Cluster;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform;
+using Haetae.Platform.Monitoring;
+using Haetae.Platform.Store;
 
 namespace Haetae.Node;
 
@@ -254,4 +255,21 @@ internal static class ConsoleApi
             return Results.Accepted();
         }).DisableAntiforgery();
     }
+}
+
+/// <summary>The operations console: the platform as this node sees it, and the events every site shares.</summary>
+internal sealed class ConsoleModule : IHaetaeModule
+{
+    public string Name => "console";
+
+    public IReadOnlyList<Asset> Assets { get; } = [.. Haetae.Contracts.Assets.Buckets.Where(b => b.Bucket == Haetae.Contracts.Assets.ConsoleBucket)];
+
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<RequestCounters>();
+        services.AddSingleton<ConsoleWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConsoleWatch>());
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder app) => app.MapConsoleApi();
 }

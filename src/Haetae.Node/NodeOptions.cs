@@ -1,3 +1,4 @@
+using Haetae.Platform.Monitoring;
 namespace Haetae.Node;
 
 /// <summary>The node's identity. Bound from configuration section "Haetae".</summary>
@@ -10,7 +11,7 @@ internal sealed class NodeOptions
     /// Every site of the platform (this one included): the web app moves between their nodes, and the
     /// console reads their monitoring endpoints. Empty: a single-site view.
     /// </summary>
-    public List<Haetae.Cluster.SiteSpec> Sites { get; set; } = [];
+    public List<SiteSpec> Sites { get; set; } = [];
 
     /// <summary>The local platform's control socket (set by `haetae up` only): the console then offers fire and rebuild.</summary>
     public string? ControlSocket { get; set; }

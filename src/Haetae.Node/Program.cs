@@ -1,9 +1,10 @@
 using Haetae.Chat;
 using Haetae.Login;
 using Haetae.Node;
-using Haetae.Store;
-using NATS.Client.Core;
-using NATS.Client.JetStream;
+using Haetae.Platform;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 
 // The node's own folder, not the caller's working directory, holds its appsettings.json.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -14,28 +15,26 @@ var nats = builder.Configuration.GetSection("Haetae:Nats").Get<NatsSettings>() ?
 nats.ClientName = $"node-{node.Site}";
 nats.Validate();
 
+// The services this node runs: each brings its assets, its services and its endpoints.
+IHaetaeModule[] modules = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule()];
+
+builder.AddHaetaeDefaults();
 builder.Services.AddSingleton(node);
-builder.Services.AddSingleton(nats);
+builder.Services.AddHaetaeStore(nats);
+builder.Services.AddSingleton(AssetCatalog.Of(modules));
 builder.Services.AddSingleton<SiteQuorum>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SiteQuorum>());
-builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(nats.ToOpts()));
-builder.Services.AddSingleton<INatsJSContext>(sp => new NatsJSContext((NatsConnection)sp.GetRequiredService<INatsConnection>()));
-builder.Services.AddSingleton<Provisioning>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<Provisioning>());
-builder.Services.AddSingleton<RequestCounters>();
-builder.Services.AddSingleton<ConsoleWatch>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<ConsoleWatch>());
 // The web app, loaded from one site, calls the others when its site is gone: they allow its origin.
 builder.Services.AddCors(o => o.AddDefaultPolicy(p => p
     .WithOrigins([.. node.Sites.Select(s => s.NodeUri.GetLeftPart(UriPartial.Authority))])
     .AllowAnyHeader().AllowAnyMethod()));
-builder.Services.AddProblemDetails();
 builder.Services.AddOpenApi();
-builder.Services.AddChat();
-builder.Services.AddLogin(builder.Configuration);
-builder.Services.AddHealthChecks()
-    .AddCheck<StoreReadyCheck>("store", tags: ["ready"])
-    .AddCheck<SiteQuorum>("site-quorum", tags: ["ready"]);
+foreach (var module in modules)
+{
+    module.AddServices(builder.Services, builder.Configuration);
+}
+
+builder.Services.AddHealthChecks().AddCheck<SiteQuorum>("site-quorum", tags: [HostingDefaults.ReadyTag]);
 
 var app = builder.Build();
 
@@ -54,10 +53,7 @@ app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSecond
 app.UseAuthentication();
 app.UseAuthorization();
 
-// Liveness: the process answers. Readiness: it can serve (store connected, JetStream answering, assets provisioned).
-app.MapHealthChecks("/healthz", new() { Predicate = _ => false });
-app.MapHealthChecks("/readyz", new() { Predicate = check => check.Tags.Contains("ready") });
-app.MapConsoleApi();
+app.MapHealthEndpoints();
 // A fire alarm: the operator evacuates this site (PUT), or calls it off (DELETE).
 var evacuation = app.MapGroup(SiteQuorum.EvacuationPath).AddEndpointFilter(AdminKey.RequireAsync).DisableAntiforgery();
 evacuation.MapPut("", (SiteQuorum quorum) =>
@@ -71,7 +67,9 @@ evacuation.MapDelete("", (SiteQuorum quorum) =>
     return TypedResults.Ok(new { evacuating = false });
 });
 app.MapOpenApi();
-app.MapChatApi();
-app.MapLogin();
+foreach (var module in modules)
+{
+    module.MapEndpoints(app);
+}
 
 await app.RunAsync();

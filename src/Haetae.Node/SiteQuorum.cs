@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
-using Haetae.Store;
+using Haetae.Platform.Monitoring;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NATS.Client.Core;
 
@@ -135,7 +136,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     {
         try
         {
-            var jsz = await _http.GetFromJsonAsync<Haetae.Cluster.JetStreamReport>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
+            var jsz = await _http.GetFromJsonAsync<JetStreamReport>(new Uri(monitor, "jsz?accounts=true&streams=true"), cancellationToken);
             var led = (jsz?.Accounts ?? []).SelectMany(a => a.Streams ?? []).Where(s => s.Cluster?.Leader == server).ToList();
             if (led.Count == 0)
             {

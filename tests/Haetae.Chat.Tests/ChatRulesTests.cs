@@ -1,3 +1,4 @@
+using Haetae.Platform.Identity;
 namespace Haetae.Chat.Tests;
 
 public sealed class ChatRulesTests

@@ -1,4 +1,5 @@
 using Haetae.Contracts;
+using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster.Tests;
 

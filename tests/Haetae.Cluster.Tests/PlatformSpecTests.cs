@@ -1,3 +1,4 @@
+using Haetae.Platform.Monitoring;
 namespace Haetae.Cluster.Tests;
 
 public sealed class PlatformSpecTests

@@ -1,5 +1,6 @@
 using Haetae.Cluster;
 using Haetae.Contracts;
+using Haetae.Platform.Monitoring;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 
@@ -42,7 +43,7 @@ public sealed class FireAndRebuildTests
 
         // A write cancelled by the stop may still land; a marker sent after it on the same connection
         // lands after it, so everything up to the marker is settled.
-        var marker = await Haetae.Store.ReplicatedPublisher.PublishAsync(js, Assets.ChatSubject(0, "fire-test"), "marker", "marker", ct);
+        var marker = await Haetae.Platform.Store.ReplicatedPublisher.PublishAsync(js, Assets.ChatSubject(0, "fire-test"), "marker", "marker", ct);
         var stored = await StoredMessages.ReadAllAsync(js, stream, ct);
         Assert.Equal(stored.Count, stored.Distinct().Count());
         Assert.Empty(acks.Select(a => a.MessageId).Except(stored));

@@ -1,5 +1,5 @@
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 
@@ -87,7 +87,7 @@ public sealed class PartitionTests
     }
 
     /// <summary>The streams and buckets whose leader is <paramref name="site"/>'s server (named after its site), as its own monitoring says.</summary>
-    private static async Task<List<string>> LeadershipsAsync(HttpClient http, Haetae.Cluster.SiteSpec site, CancellationToken ct)
+    private static async Task<List<string>> LeadershipsAsync(HttpClient http, Haetae.Platform.Monitoring.SiteSpec site, CancellationToken ct)
     {
         using var jsz = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(site.MonitorUri, "jsz?accounts=true&streams=true"), ct));
         return [.. (jsz.RootElement.TryGetProperty("account_details", out var accounts) ? accounts.EnumerateArray() : default)

@@ -93,7 +93,7 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         await using var connection = await Cluster.ConnectAsync();
         var keys = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Assets.SigningKeysBucket, ct);
         var kid = JsonSerializer.Deserialize<string>((await keys.GetEntryAsync<byte[]>("current", cancellationToken: ct)).Value!)!;
-        var stored = JsonSerializer.Deserialize<Haetae.Chat.StoredSigningKey>(
+        var stored = JsonSerializer.Deserialize<Haetae.Platform.Identity.StoredSigningKey>(
             (await keys.GetEntryAsync<byte[]>($"key.{kid}", cancellationToken: ct)).Value!, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
         using var platformKey = System.Security.Cryptography.ECDsa.Create();
         platformKey.ImportPkcs8PrivateKey(Convert.FromBase64String(stored.Pkcs8), out _);

@@ -1,5 +1,6 @@
 using Haetae.Cli;
 using Haetae.Cluster;
+using Haetae.Platform.Monitoring;
 using Haetae.Testing;
 
 namespace Haetae.Integration.Tests;

@@ -1,5 +1,5 @@
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Haetae.Login;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

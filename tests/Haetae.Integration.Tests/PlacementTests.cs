@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Haetae.Cluster;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.Core;
 using NATS.Client.JetStream;

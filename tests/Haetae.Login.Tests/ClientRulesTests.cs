@@ -1,5 +1,5 @@
-using Haetae.Chat;
 using Haetae.Contracts;
+using Haetae.Platform.Hosting;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace Haetae.Login.Tests;

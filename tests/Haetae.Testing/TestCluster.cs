@@ -1,5 +1,5 @@
 using Haetae.Cluster;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using NATS.Client.Core;
 using Xunit;
 

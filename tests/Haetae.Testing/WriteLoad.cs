@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using NATS.Client.JetStream;
 
 namespace Haetae.Testing;

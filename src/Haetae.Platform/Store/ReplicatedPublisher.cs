@@ -1,8 +1,7 @@
-using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
-namespace Haetae.Store;
+namespace Haetae.Platform.Store;
 
 /// <summary>
 /// Publishes to a replicated stream and retries until JetStream acknowledges. Every retry carries the
@@ -23,43 +22,21 @@ public static class ReplicatedPublisher
         INatsJSContext js, string subject, T data, string messageId, CancellationToken cancellationToken, ulong? expectedLastSubjectSequence = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(messageId);
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
+        var opts = new NatsJSPubOpts { MsgId = messageId, ExpectedLastSubjectSequence = expectedLastSubjectSequence };
+        return await StoreRetry.UntilStored.ExecuteAsync(async ct =>
         {
-            try
+            var ack = await js.PublishAsync(subject, data, opts: opts, cancellationToken: ct);
+            if (ack.Duplicate)
             {
-                var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId, ExpectedLastSubjectSequence = expectedLastSubjectSequence }, cancellationToken: cancellationToken);
-                if (ack.Duplicate)
-                {
-                    // An earlier attempt was stored; the client library calls that an error, we call it done.
-                    return ack;
-                }
-
-                ack.EnsureSuccess();
+                // An earlier attempt was stored; the client library calls that an error, we call it done.
                 return ack;
             }
-            catch (Exception e) when (IsTransient(e) && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 250));
-            }
-        }
+
+            ack.EnsureSuccess();
+            return ack;
+        }, cancellationToken);
     }
 
     /// <summary>JetStream's error code for "the subject's last sequence is not the one expected".</summary>
     public const int WrongLastSequence = 10071;
-
-    /// <summary>
-    /// Failures that a site loss or an election produce and that a retry with the same message id
-    /// resolves: no responders, a request that timed out, a dropped connection.
-    /// </summary>
-    public static bool IsTransient(Exception e) => e switch
-    {
-        NatsJSDuplicateMessageException => false,
-        NatsJSApiException api => api.Error.Code is 503 or 408,
-        NatsException => true,
-        TimeoutException => true,
-        OperationCanceledException => true,
-        _ => false,
-    };
 }

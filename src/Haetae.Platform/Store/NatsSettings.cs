@@ -1,6 +1,6 @@
 using NATS.Client.Core;
 
-namespace Haetae.Store;
+namespace Haetae.Platform.Store;
 
 /// <summary>How a process reaches the replicated store. Bound from configuration section "Haetae:Nats".</summary>
 public sealed class NatsSettings

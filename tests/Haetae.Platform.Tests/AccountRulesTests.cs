@@ -1,4 +1,6 @@
-namespace Haetae.Chat.Tests;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+namespace Haetae.Platform.Tests;
 
 public sealed class AccountRulesTests
 {

@@ -2,7 +2,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Haetae.Cluster;
+namespace Haetae.Platform.Monitoring;
+
+/// <summary>The JetStream accounts of a Haetae cluster.</summary>
+public static class JetStreamAccounts
+{
+    /// <summary>The application account: every service's streams and buckets live in it.</summary>
+    public const string App = "APP";
+}
 
 /// <summary>What one nats-server's monitoring endpoint (/jsz) says about JetStream.</summary>
 public sealed record JetStreamReport(

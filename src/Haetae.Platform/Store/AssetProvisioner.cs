@@ -5,7 +5,7 @@ using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 using NATS.Client.ObjectStore;
 
-namespace Haetae.Store;
+namespace Haetae.Platform.Store;
 
 /// <summary>
 /// Creates the replicated assets of <see cref="Assets.All"/>, or updates them to the catalog's
@@ -23,45 +23,16 @@ public static class AssetProvisioner
     /// </summary>
     public static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>Provisions every asset of the catalog, all at once, each retried until it answers or cancelled.</summary>
-    public static async Task ProvisionAsync(NatsConnection connection, CancellationToken cancellationToken)
+    /// <summary>Provisions every asset of <paramref name="assets"/> (default: the whole catalog), all at once, each retried until it answers or cancelled.</summary>
+    public static async Task ProvisionAsync(NatsConnection connection, CancellationToken cancellationToken, IEnumerable<Asset>? assets = null)
     {
         var js = new NatsJSContext(connection, new NatsJSOpts(connection.Opts, requestTimeout: ApiTimeout));
-        await Task.WhenAll(Assets.All.Select(asset => ProvisionUntilAnsweredAsync(js, asset, cancellationToken)));
+        await Task.WhenAll((assets ?? Assets.All).Select(asset => ProvisionUntilAnsweredAsync(js, asset, cancellationToken)));
     }
 
-    /// <summary>How long a create may be refused for want of peers (a server the meta leader has not yet counted online) before that is an error.</summary>
-    public static readonly TimeSpan PlacementPatience = TimeSpan.FromSeconds(30);
-
-    /// <summary>JetStream's "no suitable peers for placement" (err_code 10005).</summary>
-    private const int NoSuitablePeers = 10005;
-
-    /// <summary>
-    /// Provisions <paramref name="asset"/>, asking again while the create goes unanswered (see <see cref="ApiTimeout"/>),
-    /// and, for up to <see cref="PlacementPatience"/>, while it is refused for want of peers: right after start-up
-    /// the meta leader can count every server as a current member and still call one "offline" for placement
-    /// (seen once in CI on 2.15.1: "no suitable peers for placement, peer offline").
-    /// </summary>
-    public static async Task ProvisionUntilAnsweredAsync(INatsJSContext js, Asset asset, CancellationToken cancellationToken)
-    {
-        var patience = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await ProvisionAsync(js, asset, cancellationToken);
-                return;
-            }
-            catch (NatsJSApiNoResponseException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Unanswered (see above): ask again.
-            }
-            catch (NatsJSApiException e) when (e.Error.ErrCode == NoSuitablePeers && patience.Elapsed < PlacementPatience && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-            }
-        }
-    }
+    /// <summary>Provisions <paramref name="asset"/> through <see cref="StoreRetry.UntilPlaced"/> (see <see cref="ApiTimeout"/>).</summary>
+    public static Task ProvisionUntilAnsweredAsync(INatsJSContext js, Asset asset, CancellationToken cancellationToken) =>
+        StoreRetry.RunTimedAsync(StoreRetry.UntilPlaced, async ct => await ProvisionAsync(js, asset, ct), cancellationToken);
 
     public static async Task ProvisionAsync(INatsJSContext js, Asset asset, CancellationToken cancellationToken)
     {

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Haetae.Contracts;
 using NATS.Client.KeyValueStore;
 
-namespace Haetae.Store;
+namespace Haetae.Platform.Store;
 
 /// <summary>A value read from a bucket with the revision to compare against when changing it.</summary>
 public sealed record Versioned<T>(T Value, ulong Revision);
@@ -14,7 +15,6 @@ public sealed record Versioned<T>(T Value, ulong Revision);
 /// </summary>
 public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJSContext js)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
     /// The newest value (from the leader), so that whoever wrote it, or was told of it, reads it back at any
@@ -37,37 +37,33 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
         var entry = await DirectReads.GetLastFromLeaderAsync(js.Connection, $"KV_{store.Bucket}", $"$KV.{store.Bucket}.{key}", cancellationToken, replicaWhenNoLeader);
         return entry is null || entry.Data.Length == 0 || entry.Headers?.Contains("KV-Operation", StringComparison.Ordinal) == true
             ? null
-            : new Versioned<T>(JsonSerializer.Deserialize<T>(entry.Data.Span, Json)!, entry.Sequence);
+            : new Versioned<T>(JsonSerializer.Deserialize<T>(entry.Data.Span, HaetaeJson.Options)!, entry.Sequence);
     }
 
     /// <summary>Creates <paramref name="key"/>; false if it exists already.</summary>
-    public async Task<bool> TryCreateAsync<T>(string key, T value, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await store.CreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (NatsKVCreateException)
-        {
-            return false;
-        }
-    }
+    public async Task<bool> TryCreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
+        await CreateAsync(key, value, cancellationToken) is not null;
 
-    /// <summary>Creates <paramref name="key"/> and returns its revision; throws NatsKVCreateException if it exists.</summary>
-    public Task<ulong> CreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
-        store.CreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken: cancellationToken).AsTask();
+    /// <summary>Creates <paramref name="key"/> and returns its revision; null if it exists already.</summary>
+    public async Task<ulong?> CreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
+        Written(await store.TryCreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken));
 
-    /// <summary>Replaces <paramref name="key"/> only if it is still at <paramref name="revision"/>; throws NatsKVWrongLastRevisionException otherwise.</summary>
-    public Task<ulong> ReplaceAsync<T>(string key, T value, ulong revision, CancellationToken cancellationToken) =>
-        store.UpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), revision, cancellationToken: cancellationToken).AsTask();
+    /// <summary>Replaces <paramref name="key"/> only if it is still at <paramref name="revision"/>; null if it changed since.</summary>
+    public async Task<ulong?> ReplaceAsync<T>(string key, T value, ulong revision, CancellationToken cancellationToken) =>
+        Written(await store.TryUpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), revision, cancellationToken: cancellationToken));
+
+    /// <summary>The new revision; null when the compare-and-set lost; anything else (an outage) is thrown.</summary>
+    private static ulong? Written(NATS.Client.Core.NatsResult<ulong> result) =>
+        result.Success ? result.Value
+        : result.Error is NatsKVCreateException or NatsKVWrongLastRevisionException ? null
+        : throw result.Error;
 
     /// <summary>Every live key matching <paramref name="filter"/> (a subject filter such as "token.abc.*").</summary>
     public IAsyncEnumerable<string> KeysAsync(string filter, CancellationToken cancellationToken) =>
         store.GetKeysAsync([filter], cancellationToken: cancellationToken);
 
     public Task<ulong> PutAsync<T>(string key, T value, CancellationToken cancellationToken) =>
-        store.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken: cancellationToken).AsTask();
+        store.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken).AsTask();
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
         store.DeleteAsync(key, cancellationToken: cancellationToken).AsTask();
@@ -80,30 +76,17 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     public async Task<T> UpdateAsync<T>(string key, Func<T?, T> change, CancellationToken cancellationToken)
         where T : class
     {
-        for (var attempt = 0; ; attempt++)
+        // Someone else changed it since we read it (or our read trailed): read again.
+        var outcome = await StoreRetry.Conflicts<T>(50).ExecuteAsync(async ct =>
         {
-            var current = await TryGetAsync<T>(key, cancellationToken);
+            var current = await TryGetAsync<T>(key, ct);
             var next = change(current?.Value);
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(next, Json);
-            try
-            {
-                if (current is null)
-                {
-                    await store.CreateAsync(key, bytes, cancellationToken: cancellationToken);
-                }
-                else
-                {
-                    await store.UpdateAsync(key, bytes, current.Revision, cancellationToken: cancellationToken);
-                }
-
-                return next;
-            }
-            catch (Exception e) when (e is NatsKVCreateException or NatsKVWrongLastRevisionException && attempt < 50)
-            {
-                // Someone else changed it since we read it (or our read trailed): read again.
-                await Task.Delay(Math.Min(5 * attempt, 50), cancellationToken);
-            }
-        }
+            var written = current is null ? await CreateAsync(key, next, ct) : await ReplaceAsync(key, next, current.Revision, ct);
+            return written is null ? Conflicted<T>.Lost : Conflicted<T>.Done(next);
+        }, cancellationToken);
+        return outcome.Conflict
+            ? throw new Hosting.ApiProblem(503, "Store busy", "the value kept changing under this request; retry with the same request id")
+            : outcome.Value;
     }
 }
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Haetae.Chat;
+namespace Haetae.Platform.Hosting;
 
 /// <summary>A request the API refuses: becomes a ProblemDetails response with this status, and changes nothing.</summary>
 public sealed class ApiProblem(int status, string title, string? detail = null) : Exception(detail ?? title)
@@ -23,7 +23,7 @@ public sealed class ApiProblem(int status, string title, string? detail = null) 
 }
 
 /// <summary>Turns <see cref="ApiProblem"/> into ProblemDetails; everything else is left to the default handler (a 500 is a bug).</summary>
-internal sealed class ApiProblemHandler(IProblemDetailsService problems) : IExceptionHandler
+public sealed class ApiProblemHandler(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -33,6 +33,7 @@ internal sealed class ApiProblemHandler(IProblemDetailsService problems) : IExce
             BadHttpRequestException b => (b.StatusCode, "Invalid request", b.Message),
             // A form body that does not parse (a broken multipart boundary, a form past the size limit).
             InvalidDataException d => (StatusCodes.Status400BadRequest, "Invalid request", d.Message),
+            // Any store failure that escaped its retry policy: the write did not happen, or happened once.
             NATS.Client.Core.NatsException or TimeoutException =>
                 (StatusCodes.Status503ServiceUnavailable, "Store unavailable", "The replicated store did not answer in time; retry with the same request id."),
             _ => (0, "", null),

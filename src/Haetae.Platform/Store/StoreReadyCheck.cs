@@ -2,10 +2,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
-namespace Haetae.Node;
+namespace Haetae.Platform.Store;
 
 /// <summary>Ready when connected, JetStream answers an account-info request, and provisioning has completed.</summary>
-internal sealed class StoreReadyCheck(INatsConnection connection, INatsJSContext js, Provisioning provisioning) : IHealthCheck
+public sealed class StoreReadyCheck(INatsConnection connection, INatsJSContext js, Provisioning provisioning) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

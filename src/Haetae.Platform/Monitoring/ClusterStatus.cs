@@ -1,6 +1,6 @@
 using Haetae.Contracts;
 
-namespace Haetae.Cluster;
+namespace Haetae.Platform.Monitoring;
 
 /// <summary>The life cycle of a local site as the platform that runs it sees it.</summary>
 public enum SiteState
@@ -115,7 +115,7 @@ public sealed record ClusterStatus(
         var views = readings
             .Where(r => r.Jsz is not null)
             .SelectMany(r => (r.Jsz!.Accounts ?? [])
-                .Where(a => a.Name == NatsServerConfig.AppAccount)
+                .Where(a => a.Name == JetStreamAccounts.App)
                 .SelectMany(a => a.Streams ?? [])
                 .Select(s => (Server: r.Site.Spec.Name, Stream: s)))
             .GroupBy(v => v.Stream.Name)

@@ -1,23 +1,23 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 using NATS.Client.KeyValueStore;
 
-namespace Haetae.Chat;
+namespace Haetae.Platform.Identity;
 
 /// <summary>A signing key as stored in the replicated signing-keys bucket (key.KID).</summary>
-internal sealed record StoredSigningKey(string Kid, string Algorithm, string Pkcs8, DateTimeOffset CreatedAt);
+public sealed record StoredSigningKey(string Kid, string Algorithm, string Pkcs8, DateTimeOffset CreatedAt);
 
 /// <summary>
 /// The token signing keys, the same at every site: they live in the replicated signing-keys bucket, and
 /// every node keeps a copy in memory, updated by watching the bucket. The first node to find no key
 /// creates one; compare-and-set makes every node agree on which key is current.
 /// </summary>
-internal sealed partial class SigningKeyRing(Buckets buckets, ILogger<SigningKeyRing> logger) : BackgroundService
+public sealed partial class SigningKeyRing(Buckets buckets, ILogger<SigningKeyRing> logger) : BackgroundService
 {
     private const string CurrentKey = "current";
     private readonly ConcurrentDictionary<string, ECDsaSecurityKey> _keys = new();
@@ -40,31 +40,23 @@ internal sealed partial class SigningKeyRing(Buckets buckets, ILogger<SigningKey
     public IEnumerable<SecurityKey> Resolve(string? kid) =>
         kid is not null && _keys.TryGetValue(kid, out var key) ? [key] : [];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => ResilientWatch.RunAsync(
+        async ct =>
         {
-            try
+            var bucket = await buckets.GetAsync(Assets.SigningKeysBucket);
+            await EnsureCurrentAsync(bucket, ct);
+            var store = await buckets.Context.GetStoreAsync(Assets.SigningKeysBucket, ct);
+            await foreach (var entry in store.WatchAsync<byte[]>(cancellationToken: ct))
             {
-                var bucket = await buckets.GetAsync(Assets.SigningKeysBucket);
-                await EnsureCurrentAsync(bucket, stoppingToken);
-                var store = await buckets.Context.GetStoreAsync(Assets.SigningKeysBucket, stoppingToken);
-                await foreach (var entry in store.WatchAsync<byte[]>(cancellationToken: stoppingToken))
+                Apply(entry);
+                if (_currentKid is not null && _keys.ContainsKey(_currentKid))
                 {
-                    Apply(entry);
-                    if (_currentKid is not null && _keys.ContainsKey(_currentKid))
-                    {
-                        _loaded.TrySetResult();
-                    }
+                    _loaded.TrySetResult();
                 }
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogWatchFailed(e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(500), stoppingToken);
-            }
-        }
-    }
+        },
+        stoppingToken,
+        e => LogWatchFailed(e.Message));
 
     private async Task EnsureCurrentAsync(JsonBucket bucket, CancellationToken cancellationToken)
     {
@@ -111,7 +103,7 @@ internal sealed partial class SigningKeyRing(Buckets buckets, ILogger<SigningKey
 }
 
 /// <summary>Ready once the signing keys are loaded: before that, the node could neither sign nor check a token.</summary>
-internal sealed class SigningKeysReadyCheck(SigningKeyRing ring) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+public sealed class SigningKeysReadyCheck(SigningKeyRing ring) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
         Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>

@@ -1,20 +1,20 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
 using Haetae.Contracts;
-using Haetae.Store;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Haetae.Chat;
+namespace Haetae.Platform.Identity;
 
 /// <summary>
 /// A user as stored in the accounts bucket (user.ID). The password is stored only as a hash. DisplayName,
 /// StatusMessage and PhotoId are the default profile, the one everybody sees who is not assigned another.
 /// </summary>
-internal sealed record UserRecord(
+public sealed record UserRecord(
     string Id, string? Phone, string? Email, string DisplayName, string PasswordHash, DateTimeOffset CreatedAt, string RequestId, string? StatusMessage = null, string? PhotoId = null)
 {
     /// <summary>The default profile as others see it.</summary>
@@ -22,13 +22,13 @@ internal sealed record UserRecord(
 }
 
 /// <summary>Points a login (phone or e-mail) at its user (login.KIND.HASH).</summary>
-internal sealed record LoginRecord(string UserId);
+public sealed record LoginRecord(string UserId);
 
 /// <summary>Marks a signed-out session (revoked.SID in the sessions bucket).</summary>
-internal sealed record RevokedSession(DateTimeOffset At);
+public sealed record RevokedSession(DateTimeOffset At);
 
 /// <summary>The rules for what a person may sign up with: plain functions, testable without a store.</summary>
-internal static partial class AccountRules
+public static partial class AccountRules
 {
     public const int MinPasswordLength = 8;
     public const int MaxPasswordLength = 256;
@@ -75,11 +75,11 @@ internal static partial class AccountRules
 
     /// <summary>A login's key in the accounts bucket: a hash, so that keys need no escaping and do not show addresses.</summary>
     public static string LoginKey(string kind, string normalized) =>
-        $"login.{kind}.{Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(normalized))).ToLowerInvariant()}";
+        RequestIds.Derive($"login.{kind}.", 64, normalized);
 
     /// <summary>The same sign-up request (request id and login) always makes the same user id, so a retry finds its own user.</summary>
     public static string UserId(string requestId, string login) =>
-        "u" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"signup|{requestId}|{login}")))[..20].ToLowerInvariant();
+        RequestIds.Derive("u", 20, "signup", requestId, login);
 
     /// <summary>A login typed at sign-in: an e-mail if it has '@', otherwise a phone number.</summary>
     public static string LoginKeyOf(string login) =>
@@ -101,7 +101,7 @@ internal static partial class AccountRules
 }
 
 /// <summary>Sign-up, sign-in and sign-out against the replicated accounts and sessions buckets.</summary>
-internal sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches caches, TimeProvider time)
+public sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches caches, TimeProvider time)
 {
     public const string Issuer = "haetae";
     public const string Audience = "haetae";

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using NATS.Client.Core;
 
-namespace Haetae.Store;
+namespace Haetae.Platform.Store;
 
 /// <summary>One stored message as a read returned it.</summary>
 /// <param name="Headers">The message's headers as stored (NATS header text), when the read returns them.</param>
