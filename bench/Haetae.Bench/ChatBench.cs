@@ -54,7 +54,7 @@ internal static class ChatBench
             {
                 while (!delivered.Task.IsCompleted && device.Frames.TryRead(out var frame))
                 {
-                    if (frame.Message is { } m && sentAt.TryGetValue(m.RequestId, out var at))
+                    if (frame is MessageFrame { Message: var m } && sentAt.TryGetValue(m.RequestId, out var at))
                     {
                         delivery.Add(clock.Elapsed.TotalMilliseconds - at);
                         if (delivery.Count >= total)
@@ -96,7 +96,7 @@ internal static class ChatBench
             {
                 while (device.Frames.TryRead(out var frame))
                 {
-                    if (frame.Message is { } m && halfSentAt.TryGetValue(m.RequestId, out var at))
+                    if (frame is MessageFrame { Message: var m } && halfSentAt.TryGetValue(m.RequestId, out var at))
                     {
                         halfDelivery.Add(clock.Elapsed.TotalMilliseconds - at);
                         if (halfDelivery.Count >= halfTotal)

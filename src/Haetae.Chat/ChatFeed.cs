@@ -88,7 +88,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         {
                             foreach (var device in _devicesOfUser.TryGetValue(user, out var own) ? own.Keys : [])
                             {
-                                device.Offer(new DeviceEvent(null, null, added, null));
+                                device.Offer(new DeviceEvent.Joined(added!));
                             }
                         }
 
@@ -113,7 +113,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
                     foreach (var device in devices)
                     {
-                        device.Offer(new DeviceEvent(message, null, null, null));
+                        device.Offer(new DeviceEvent.NewMessage(message));
                     }
                 }
             }
@@ -191,7 +191,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                     var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
                     foreach (var device in devices.Keys)
                     {
-                        device.Offer(new DeviceEvent(null, receipt, null, null));
+                        device.Offer(new DeviceEvent.CursorMoved(receipt));
                     }
                 }
             }

@@ -6,8 +6,25 @@ using Haetae.Platform.Identity;
 
 namespace Haetae.Chat;
 
-/// <summary>Something for a device: a message, a receipt, a chat joined, or a user whose profile it may now see differently.</summary>
-internal sealed record DeviceEvent(MessageView? Message, ReceiptEvent? Receipt, MembersAdded? Added, string? ProfileOwner);
+/// <summary>Something for a device, one of a closed set.</summary>
+internal abstract record DeviceEvent
+{
+    private DeviceEvent()
+    {
+    }
+
+    /// <summary>A message of a chat the device may follow.</summary>
+    public sealed record NewMessage(MessageView Message) : DeviceEvent;
+
+    /// <summary>A member's cursors moved.</summary>
+    public sealed record CursorMoved(ReceiptEvent Receipt) : DeviceEvent;
+
+    /// <summary>People were added to a chat (maybe this device's user).</summary>
+    public sealed record Joined(MembersAdded Added) : DeviceEvent;
+
+    /// <summary>A user whose profile this device's user may now see differently.</summary>
+    public sealed record ProfileChanged(string Owner) : DeviceEvent;
+}
 
 /// <summary>
 /// One connected device. It first catches up every chat from the sequence the device says it saw last,
@@ -66,7 +83,7 @@ internal sealed class DeviceSession(
                 await CatchUpAsync(chat.Id, await messages.LastSequenceAsync(chat.Id, closing.Token), closing.Token);
             }
 
-            await SendAsync(new RealtimeFrame("live", Positions: new Dictionary<string, long>(_lastSent)), closing.Token);
+            await SendAsync(new LiveFrame(new Dictionary<string, long>(_lastSent)), closing.Token);
             await foreach (var e in _events.Reader.ReadAllAsync(closing.Token))
             {
                 await HandleAsync(e, closing.Token);
@@ -87,19 +104,19 @@ internal sealed class DeviceSession(
 
     private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
-        if (e.ProfileOwner is { } owner)
+        if (e is DeviceEvent.ProfileChanged { Owner: var owner })
         {
             // Resolved for this device's own user, now; sent only when it differs from what this device last got.
             if (await profiles.ViewAsync(owner, userId, cancellationToken) is { } view && _profilesSent.GetValueOrDefault(owner) != view)
             {
-                await SendAsync(new RealtimeFrame("profile", Profile: view), cancellationToken);
+                await SendAsync(new ProfileFrame(view), cancellationToken);
                 _profilesSent[owner] = view;
             }
 
             return;
         }
 
-        if (e.Added is { } added)
+        if (e is DeviceEvent.Joined { Added: var added })
         {
             if (!_lastSent.ContainsKey(added.ChatId) && added.UserIds.Contains(userId))
             {
@@ -112,17 +129,17 @@ internal sealed class DeviceSession(
             return;
         }
 
-        if (e.Receipt is { } receipt)
+        if (e is DeviceEvent.CursorMoved { Receipt: var receipt })
         {
             if (_lastSent.ContainsKey(receipt.ChatId))
             {
-                await SendAsync(new RealtimeFrame("receipt", Receipt: receipt), cancellationToken);
+                await SendAsync(new ReceiptFrame(receipt), cancellationToken);
             }
 
             return;
         }
 
-        var message = e.Message!;
+        var message = ((DeviceEvent.NewMessage)e).Message;
         if (!_lastSent.ContainsKey(message.ChatId))
         {
             // Invited to a chat while connected: follow it from the invitation on.
@@ -138,7 +155,7 @@ internal sealed class DeviceSession(
         if (message.Sequence == _lastSent[message.ChatId] + 1)
         {
             // The usual case: the next one, as the feed brought it; no need to read it back.
-            await SendAsync(new RealtimeFrame("message", message), cancellationToken);
+            await SendAsync(new MessageFrame(message), cancellationToken);
             _lastSent[message.ChatId] = message.Sequence;
             cursors.Advance(message.ChatId, userId, message.Sequence, 0);
         }
@@ -168,7 +185,7 @@ internal sealed class DeviceSession(
 
             foreach (var message in page)
             {
-                await SendAsync(new RealtimeFrame("message", message), cancellationToken);
+                await SendAsync(new MessageFrame(message), cancellationToken);
             }
 
             sent = page[^1].Sequence;
@@ -232,7 +249,7 @@ internal sealed class DeviceSession(
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(SendTimeout);
-        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, HaetaeJson.Options), WebSocketMessageType.Text, true, timeout.Token);
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes<RealtimeFrame>(frame, HaetaeJson.Options), WebSocketMessageType.Text, true, timeout.Token);
     }
 
     /// <summary>A signed-out session loses its open sockets too (checked against the node's cache of sign-outs).</summary>

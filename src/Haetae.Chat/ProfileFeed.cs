@@ -63,7 +63,7 @@ internal sealed partial class ProfileFeed(Buckets buckets, ChatFeed feed, ILogge
         {
             foreach (var device in feed.DevicesOfUser(viewer))
             {
-                device.Offer(new DeviceEvent(null, null, null, owner));
+                device.Offer(new DeviceEvent.ProfileChanged(owner));
             }
         }
     }

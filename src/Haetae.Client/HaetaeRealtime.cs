@@ -120,11 +120,11 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                 continue;
             }
 
-            if (frame.Type == "live")
+            if (frame is LiveFrame live)
             {
                 lock (_lastSeen)
                 {
-                    foreach (var (chatId, position) in frame.Positions ?? new Dictionary<string, long>())
+                    foreach (var (chatId, position) in live.Positions)
                     {
                         _lastSeen.TryAdd(chatId, position);
                     }
@@ -136,7 +136,7 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                 continue;
             }
 
-            if (frame.Message is { } m)
+            if (frame is MessageFrame { Message: var m })
             {
                 lock (_lastSeen)
                 {

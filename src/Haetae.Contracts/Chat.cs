@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Haetae.Contracts;
 
 /// <summary>Sign up with a phone number or an e-mail address (at least one), a display name and a password.</summary>
@@ -107,13 +109,28 @@ public static class ChatHeaders
 public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>? Chats);
 
 /// <summary>
-/// A frame from the node: type "message" (with Message), "receipt" (with Receipt), "profile" (with
-/// Profile: how another user now appears to this device's user, after they changed a profile or moved
-/// this user between their profiles), or "live" (caught up; Positions holds the last sequence sent in
-/// each chat, for the device to resume from next time).
+/// A frame from the node, one of a closed set, told apart on the wire by its "type" (written first):
+/// {"type":"message","message":{...}}, {"type":"receipt","receipt":{...}}, {"type":"profile","profile":{...}}
+/// or {"type":"live","positions":{...}}.
 /// </summary>
-public sealed record RealtimeFrame(
-    string Type, MessageView? Message = null, ReceiptEvent? Receipt = null, IReadOnlyDictionary<string, long>? Positions = null, UserView? Profile = null);
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(MessageFrame), "message")]
+[JsonDerivedType(typeof(ReceiptFrame), "receipt")]
+[JsonDerivedType(typeof(ProfileFrame), "profile")]
+[JsonDerivedType(typeof(LiveFrame), "live")]
+public abstract record RealtimeFrame;
+
+/// <summary>A message of one of the device's chats, each sequence once and in order.</summary>
+public sealed record MessageFrame(MessageView Message) : RealtimeFrame;
+
+/// <summary>A member's cursors moved in one of the device's chats.</summary>
+public sealed record ReceiptFrame(ReceiptEvent Receipt) : RealtimeFrame;
+
+/// <summary>How another user now appears to this device's user (they changed a profile, or moved this user between their profiles).</summary>
+public sealed record ProfileFrame(UserView Profile) : RealtimeFrame;
+
+/// <summary>Caught up: Positions holds the last sequence sent in each chat, for the device to resume from next time.</summary>
+public sealed record LiveFrame(IReadOnlyDictionary<string, long> Positions) : RealtimeFrame;
 
 /// <summary>A member's cursors moved.</summary>
 public sealed record ReceiptEvent(string ChatId, string UserId, long Delivered, long Read);

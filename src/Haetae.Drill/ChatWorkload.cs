@@ -269,7 +269,7 @@ internal sealed class ChatWorkload : IDrillWorkload, IAsyncDisposable
             {
                 await foreach (var frame in device.Frames.ReadAllAsync())
                 {
-                    if (frame.Message is { } m)
+                    if (frame is MessageFrame { Message: var m })
                     {
                         var list = _received.GetOrAdd(m.ChatId, _ => []);
                         lock (list)

@@ -9,11 +9,6 @@ namespace Haetae.Node;
 /// <summary>One thing the console shows on its timeline: a site lost or back, full redundancy lost or back.</summary>
 internal sealed record ConsoleEvent(DateTimeOffset At, string Site, string Kind, string Text);
 
-/// <summary>The events so far, newest last, in the replicated console bucket (events), so every surviving site shows the same history.</summary>
-internal sealed record ConsoleEvents(IReadOnlyList<ConsoleEvent> Events)
-{
-    public const int Kept = 200;
-}
 
 /// <summary>What the console page draws, as this node sees the platform now.</summary>
 internal sealed record ConsoleView(
@@ -80,6 +75,12 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
     private bool _degradedSeen;
     private readonly List<ConsoleEvent> _pending = [];
 
+    /// <summary>The events so far, newest last, in the replicated console bucket (events), so every surviving site shows the same history.</summary>
+    private readonly CappedEventLog<ConsoleEvent> _log = new(buckets, Assets.ConsoleBucket, "events", Kept, e => e.Site, e => e.Kind);
+
+    /// <summary>How many events the console keeps.</summary>
+    public const int Kept = 200;
+
     public ClusterStatus? Latest { get; private set; }
 
     public DateTimeOffset LatestAt { get; private set; }
@@ -142,34 +143,11 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
         // Kept until stored: a fire often takes the console bucket's leader with it, and the write
         // waits for the election (the next tick tries again).
         _pending.AddRange(found);
-        if (_pending.Count == 0)
-        {
-            return;
-        }
-
-        var bucket = await buckets.GetAsync(Assets.ConsoleBucket);
-        await bucket.UpdateAsync<ConsoleEvents>("events", current =>
-        {
-            var events = current?.Events.ToList() ?? [];
-            foreach (var e in _pending)
-            {
-                // Another node saw the same transition first: its event stands.
-                if (events.LastOrDefault(x => x.Site == e.Site)?.Kind != e.Kind)
-                {
-                    events.Add(e);
-                }
-            }
-
-            return new ConsoleEvents([.. events.TakeLast(ConsoleEvents.Kept)]);
-        }, cancellationToken);
+        await _log.AppendAsync(_pending, cancellationToken);
         _pending.Clear();
     }
 
-    public async Task<IReadOnlyList<ConsoleEvent>> EventsAsync(CancellationToken cancellationToken)
-    {
-        var bucket = await buckets.GetAsync(Assets.ConsoleBucket);
-        return (await bucket.TryGetAsync<ConsoleEvents>("events", cancellationToken))?.Value.Events ?? [];
-    }
+    public Task<IReadOnlyList<ConsoleEvent>> EventsAsync(CancellationToken cancellationToken) => _log.ReadAsync(cancellationToken);
 
     public override void Dispose()
     {

@@ -64,7 +64,7 @@ public sealed class ChatFireTests
                 try
                 {
                     var frame = await bobsPhone.Frames.ReadAsync(phase.Token);
-                    if (frame.Message is { } m)
+                    if (frame is MessageFrame { Message: var m })
                     {
                         onPhone.Add(m);
                     }

@@ -132,14 +132,14 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
         await owner.AssignProfileAsync(secret.Id, friendUser.Id, ct);
         foreach (var (device, name) in new[] { (phone, "phone at site 1"), (tablet, "tablet at site 2") })
         {
-            var pushed = await DeviceFrames.NextAsync(device, f => f.Profile?.DisplayName == "Close friends only", $"assignment pushed to the {name}", ct);
-            Assert.Equal(ownerUser.Id, pushed.Profile!.Id);
+            var pushed = await DeviceFrames.NextAsync(device, f => f is ProfileFrame { Profile.DisplayName: "Close friends only" }, $"assignment pushed to the {name}", ct);
+            Assert.Equal(ownerUser.Id, ((ProfileFrame)pushed).Profile.Id);
         }
 
         await owner.UnassignProfileAsync(secret.Id, friendUser.Id, ct);
         foreach (var (device, name) in new[] { (phone, "phone at site 1"), (tablet, "tablet at site 2") })
         {
-            await DeviceFrames.NextAsync(device, f => f.Profile?.DisplayName == "Owner", $"unassignment pushed to the {name}", ct);
+            await DeviceFrames.NextAsync(device, f => f is ProfileFrame { Profile.DisplayName: "Owner" }, $"unassignment pushed to the {name}", ct);
         }
 
         // A viewer who comes back anywhere reads the current profile.

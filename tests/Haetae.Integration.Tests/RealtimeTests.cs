@@ -34,8 +34,8 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), received.Select(m => m.Sequence));
 
         await alice.MarkReadAsync(chat.Id, 10, ct);
-        var receipt = await DeviceFrames.NextAsync(bobsPhone, f => f.Receipt is { Read: 10 }, "Alice's read receipt at Bob's device", ct);
-        Assert.Equal(chat.Id, receipt.Receipt!.ChatId);
+        var receipt = await DeviceFrames.NextAsync(bobsPhone, f => f is ReceiptFrame { Receipt.Read: 10 }, "Alice's read receipt at Bob's device", ct);
+        Assert.Equal(chat.Id, ((ReceiptFrame)receipt).Receipt.ChatId);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public static class DeviceFrames
         var messages = new List<MessageView>();
         while (messages.Count < count)
         {
-            messages.Add((await NextAsync(device, f => f.Message is not null, phase, ct)).Message!);
+            messages.Add(((MessageFrame)await NextAsync(device, f => f is MessageFrame, phase, ct)).Message);
         }
 
         return messages;

@@ -39,4 +39,11 @@ public static class ReplicatedPublisher
 
     /// <summary>JetStream's error code for "the subject's last sequence is not the one expected".</summary>
     public const int WrongLastSequence = 10071;
+
+    /// <summary>
+    /// JetStream's error code for "wrong last sequence" without a sequence: another write with an expected
+    /// sequence on the same subject is still being processed (nats-server 2.12 and later, clustered streams).
+    /// The subject may or may not be taken once that write settles.
+    /// </summary>
+    public const int SubjectInFlight = 10164;
 }
