@@ -50,10 +50,7 @@ public static class DrillRunner
     /// <summary>Writes pauses longer than this break the promise: the engine's election takes 4.7 to 8.6 s (nats-server 2.15.1).</summary>
     public static readonly TimeSpan ElectionBound = TimeSpan.FromSeconds(12);
 
-    /// <summary>With warning (the site evacuated first), no send may wait this long: a lame-duck hand-over measured 0.04 to 0.29 s.</summary>
-    public static readonly TimeSpan WarnedPauseBound = TimeSpan.FromSeconds(1);
-
-    /// <summary>How long the workloads get to finish their calls in flight once the load stops (a chat send may retry for a minute).</summary>
+    /// <summary>How long the workloads get to finish their calls in flight once the load stops (a write may retry for a minute).</summary>
     private static readonly TimeSpan StopLoadTimeout = TimeSpan.FromSeconds(90);
 
     /// <summary>How long one workload's checks may take (they read histories back through the API).</summary>
@@ -105,14 +102,10 @@ public static class DrillRunner
             var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options) { Exchange = platform.Exchange?.Uri };
             var servers = (await platform.ReadStatusAsync(cancellationToken)).Sites.Select(s => new DrillServer(s.Name, s.ServerVersion, s.SyncAlways)).ToList();
             log($"nats-server: {string.Join(", ", servers.Select(s => $"{s.Site} {s.Version ?? "?"}{(s.SyncAlways == true ? " (fsync)" : " (lazy fsync)")}"))}");
-            var chat = new ChatWorkload();
-            var profiles = new ProfileWorkload();
-            using var logins = new LoginWorkload();
-            IDrillWorkload[] workloads = [chat, profiles, logins];
+            IDrillWorkload[] workloads = [.. DrillWorkloads.All()];
             var rounds = new List<FireRound>();
             var powerCuts = new List<PowerCutRound>();
             var alarms = new List<(string Site, TimeSpan At, TimeSpan Took)>();
-            var warned = new List<(string Site, TimeSpan From, TimeSpan To)>();
             var checks = new List<PromiseCheck>();
             var phase = "setting up people";
             using var stop = new CancellationTokenSource();
@@ -226,7 +219,7 @@ public static class DrillRunner
                     var rebuildAt = timeline.Now.TotalSeconds;
                     if (alarmAt is { } alarm)
                     {
-                        warned.Add((site, alarm, timeline.Now));
+                        context.Alarms.Add(new Alarm(site, alarm, timeline.Now, TimeSpan.FromSeconds(fireAt), alarms.Single(a => a.Site == site).Took));
                     }
 
                     phase = $"rebuild of {site}";
@@ -253,19 +246,6 @@ public static class DrillRunner
                     checks.AddRange(await checking);
                 }
 
-                foreach (var (site, from, to) in warned)
-                {
-                    // The alarm gave warning: from it until the rebuild began (the evacuation, the fire, the site
-                    // gone) every send must have been acknowledged at once, none waiting for an election.
-                    var (sends, slowest, slowestAt, failed) = chat.SendsBetween(from, to);
-                    var fire = rounds.Single(r => r.Site == site).FireAt;
-                    var took = alarms.Single(a => a.Site == site).Took;
-                    checks.Add(new PromiseCheck("chat", $"with warning no send waited {WarnedPauseBound.TotalSeconds:0} s or more (evacuated, then burned)", sends,
-                        failed + (slowest >= WarnedPauseBound ? 1 : 0),
-                        $"{sends} sends from the alarm at {site} to its rebuild, slowest acknowledged after {slowest.TotalSeconds:0.000} s " +
-                        $"(sent {(slowestAt - from).TotalSeconds:0.00} s after the alarm, {slowestAt.TotalSeconds - fire:0.00} s from the fire), {failed} never acknowledged; evacuated in {took.TotalSeconds:0.0} s"));
-                }
-
                 if (power)
                 {
                     // With the load stopped, every replica must hold the same stream: a server that came back on
@@ -277,18 +257,8 @@ public static class DrillRunner
                         divergent.Count == 0 ? $"{streams} streams, three replicas each agree (sequences, messages, bytes)" : string.Join("; ", divergent.Take(3))));
                 }
 
-                var pauses = chat.WritePauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
-                var healPauses = chat.HealPauses.OrderBy(p => p.Key).ToDictionary(p => $"CHAT_{p.Key:D2}", p => p.Value.TotalSeconds);
-                var longPauses = pauses.Count(p => p.Value > ElectionBound.TotalSeconds);
-                checks.Add(new PromiseCheck("chat", $"writes paused no longer than an election ({ElectionBound.TotalSeconds:0} s)", pauses.Count, longPauses,
-                    $"longest pause {(pauses.Count == 0 ? 0 : pauses.Values.Max()):0.0} s"));
-                if (context.Cuts.Count > 0)
-                {
-                    // After a heal the returning replicas' higher terms unseat leaders (no pre-vote): one more
-                    // election per shard, bounded the same way (2.15.1: at most 8.8 s measured; 2.9.10: 17.4 s).
-                    checks.Add(new PromiseCheck("chat", $"writes paused no longer than an election after the heal ({ElectionBound.TotalSeconds:0} s)", healPauses.Count,
-                        healPauses.Count(p => p.Value > ElectionBound.TotalSeconds), $"longest pause {(healPauses.Count == 0 ? 0 : healPauses.Values.Max()):0.0} s"));
-                }
+                var pauses = workloads.SelectMany(w => w.Pauses.Longest).ToDictionary();
+                var healPauses = workloads.SelectMany(w => w.Pauses.WhileHealing).ToDictionary();
                 if (rounds.Count > 0)
                 {
                     checks.Add(new PromiseCheck("platform", "every burned site was rebuilt to full redundancy", rounds.Count, 0,
@@ -310,8 +280,10 @@ public static class DrillRunner
             }
             finally
             {
-                await chat.DisposeAsync();
-                await profiles.DisposeAsync();
+                foreach (var workload in workloads)
+                {
+                    await workload.DisposeAsync();
+                }
             }
         }
         finally

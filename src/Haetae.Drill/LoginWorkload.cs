@@ -323,6 +323,12 @@ internal sealed class LoginWorkload : IDrillWorkload, IDisposable
 
     private static TimeSpan Median(IReadOnlyList<TimeSpan> times) => times.Order().ElementAt(times.Count / 2);
 
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
     public void Dispose()
     {
         _http.Dispose();

@@ -12,7 +12,7 @@ namespace Haetae.Drill;
 /// made the viewer see; the default profile is always allowed (fail closed); any other profile is a wrong
 /// view.
 /// </summary>
-internal sealed class ProfileWorkload : IDrillWorkload, IAsyncDisposable
+internal sealed class ProfileWorkload : IDrillWorkload
 {
     private const int FriendsPerOwner = 3;
     private readonly List<Owner> _owners = [];

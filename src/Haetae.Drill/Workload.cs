@@ -8,7 +8,13 @@ namespace Haetae.Drill;
 /// </summary>
 public sealed record Cut(string Site, Uri Node, TimeSpan From, TimeSpan To, TimeSpan Converged);
 
-/// <summary>What a workload gets from the drill: every site's node URL, the clock, and where to record outcomes.</summary>
+/// <summary>
+/// A fire alarm that gave warning: raised at <see cref="From"/>, the site evacuated in <see cref="Evacuation"/>,
+/// burned at <see cref="FireAt"/>, and rebuilt from <see cref="To"/> on.
+/// </summary>
+public sealed record Alarm(string Site, TimeSpan From, TimeSpan To, TimeSpan FireAt, TimeSpan Evacuation);
+
+/// <summary>What a workload gets from the drill: every site's node URL, the clock, and what happened to the platform.</summary>
 public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeline, DrillOptions Options)
 {
     /// <summary>The sample third-party app, when the platform runs it.</summary>
@@ -25,6 +31,9 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
 
     /// <summary>Partitions so far (filled in by the drill as they heal), for the no-split-brain check.</summary>
     public List<Cut> Cuts { get; } = [];
+
+    /// <summary>Fire alarms that gave warning before their fire (filled in as each rebuild begins).</summary>
+    public List<Alarm> Alarms { get; } = [];
 }
 
 /// <summary>The drill's synthetic people: signed up and signed in through the client, each starting at its own site.</summary>
@@ -107,10 +116,11 @@ public sealed record PromiseCheck(string Service, string Promise, long Checked, 
 
 /// <summary>
 /// A service's part in the drill: it sets up its people, runs their load until told to stop (recording
-/// every outcome on the timeline and keeping its own records), then checks its promises against what the
-/// platform returns afterwards. The login, profile, pay, gift and ride services add theirs the same way.
+/// every outcome on the timeline and keeping its own records), then checks all of its promises against
+/// what the platform returns afterwards and what the drill did (<see cref="DrillContext"/>). The drill's
+/// core runs the workloads and the fires; it never names a service.
 /// </summary>
-public interface IDrillWorkload
+public interface IDrillWorkload : IAsyncDisposable
 {
     string Service { get; }
 
@@ -119,7 +129,13 @@ public interface IDrillWorkload
     Task RunAsync(DrillContext context, CancellationToken stop);
 
     Task<IReadOnlyList<PromiseCheck>> CheckAsync(DrillContext context, CancellationToken cancellationToken);
+
+    /// <summary>For the report, after <see cref="CheckAsync"/>: the longest write pause per stream, and during heals.</summary>
+    WritePauses Pauses => new(new Dictionary<string, double>(), new Dictionary<string, double>());
 }
+
+/// <summary>The longest pause between two acknowledged writes, in seconds, per stream (for example CHAT_03).</summary>
+public sealed record WritePauses(IReadOnlyDictionary<string, double> Longest, IReadOnlyDictionary<string, double> WhileHealing);
 
 /// <summary>Successes and errors per second per service, and the moments that matter (fire, rebuild).</summary>
 public sealed class DrillTimeline
