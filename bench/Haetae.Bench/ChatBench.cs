@@ -35,7 +35,7 @@ internal static class ChatBench
             var receiverUser = await receiver.SignUpAsync(new SignUpRequest(null, receiverLogin, $"R{i}", Password));
             await sender.SignInAsync(senderLogin, Password);
             await receiver.SignInAsync(receiverLogin, Password);
-            var chat = await sender.CreateChatAsync([receiverUser.Id]);
+            var chat = await sender.Chat.CreateAsync([receiverUser.Id]);
             senders.Add((sender, chat.Id));
             var device = new HaetaeRealtime(receiver);
             await device.Live.WaitAsync(TimeSpan.FromSeconds(30));
@@ -77,7 +77,7 @@ internal static class ChatBench
                 var requestId = HaetaeClient.NewRequestId();
                 var start = clock.Elapsed.TotalMilliseconds;
                 sentAt[requestId] = start;
-                await s.Client.SendTextAsync(s.ChatId, $"message {n}", requestId);
+                await s.Client.Chat.SendTextAsync(s.ChatId, $"message {n}", requestId);
                 apiAcks.Add(clock.Elapsed.TotalMilliseconds - start);
             }
         })));
@@ -116,7 +116,7 @@ internal static class ChatBench
                 await pace.WaitForNextTickAsync();
                 var requestId = HaetaeClient.NewRequestId();
                 halfSentAt[requestId] = clock.Elapsed.TotalMilliseconds;
-                await s.Client.SendTextAsync(s.ChatId, $"paced {n}", requestId);
+                await s.Client.Chat.SendTextAsync(s.ChatId, $"paced {n}", requestId);
             }
         })));
         await halfDone.Task.WaitAsync(TimeSpan.FromSeconds(60));

@@ -46,6 +46,10 @@ public sealed class HaetaeClient : IDisposable
             Timeout = attemptTimeout ?? TimeSpan.FromSeconds(5),
         };
         Patience = patience ?? TimeSpan.FromSeconds(60);
+        Friends = new FriendsClient(this);
+        Profiles = new ProfilesClient(this);
+        Chat = new ChatClient(this);
+        Photos = new PhotosClient(this);
     }
 
     /// <summary>How long one call keeps trying, over every site, before giving up.</summary>
@@ -88,90 +92,27 @@ public sealed class HaetaeClient : IDisposable
     public Task<UserView> MeAsync(CancellationToken cancellationToken = default) =>
         SendAsync<UserView>(HttpMethod.Get, "api/me", null, null, cancellationToken);
 
-    public Task<FriendsView> GetFriendsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<FriendsView>(HttpMethod.Get, "api/friends", null, null, cancellationToken);
+    /// <summary>Friends and blocks.</summary>
+    public FriendsClient Friends { get; }
 
-    public Task<UserView> AddFriendAsync(AddFriendRequest request, CancellationToken cancellationToken = default) =>
-        SendAsync<UserView>(HttpMethod.Post, "api/friends", request, null, cancellationToken);
+    /// <summary>Profiles: mine, and how others appear to me.</summary>
+    public ProfilesClient Profiles { get; }
 
-    public Task RemoveFriendAsync(string userId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Delete, $"api/friends/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+    /// <summary>Chats and their messages.</summary>
+    public ChatClient Chat { get; }
 
-    public Task BlockAsync(string userId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Put, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+    /// <summary>Photos for chats and profiles.</summary>
+    public PhotosClient Photos { get; }
 
-    public Task UnblockAsync(string userId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Delete, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+    internal sealed record RawBody(byte[] Bytes, string ContentType);
 
-    /// <summary>How another user appears to the caller (the profile that user shows the caller).</summary>
-    public Task<UserView> GetUserAsync(string userId, CancellationToken cancellationToken = default) =>
-        SendAsync<UserView>(HttpMethod.Get, $"api/users/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+    /// <summary>The failover transport every sub-client goes through.</summary>
+    internal Task<T> CallAsync<T>(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken) =>
+        SendAsync<T>(method, path, body, requestId, cancellationToken);
 
-    public Task<ProfilesView> GetProfilesAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<ProfilesView>(HttpMethod.Get, "api/profiles", null, null, cancellationToken);
+    internal Task<HttpResponseMessage> CallRawAsync(HttpMethod method, string path, CancellationToken cancellationToken) =>
+        SendWithFailoverAsync(method, path, null, null, cancellationToken);
 
-    public Task<ProfileView> UpdateDefaultProfileAsync(ProfileRequest request, CancellationToken cancellationToken = default) =>
-        SendAsync<ProfileView>(HttpMethod.Put, "api/profiles/default", request, null, cancellationToken);
-
-    public Task<ProfileView> CreateProfileAsync(ProfileRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<ProfileView>(HttpMethod.Post, "api/profiles", request, requestId ?? NewRequestId(), cancellationToken);
-
-    public Task<ProfileView> UpdateProfileAsync(string profileId, ProfileRequest request, CancellationToken cancellationToken = default) =>
-        SendAsync<ProfileView>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}", request, null, cancellationToken);
-
-    public Task DeleteProfileAsync(string profileId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}", null, null, cancellationToken);
-
-    /// <summary>Shows <paramref name="profileId"/> to a friend, moving them from any other; "default" moves them back.</summary>
-    public Task AssignProfileAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
-
-    public Task UnassignProfileAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
-
-    public Task<ChatView> CreateChatAsync(IReadOnlyList<string> memberIds, string? title = null, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<ChatView>(HttpMethod.Post, "api/chats", new CreateChatRequest(memberIds, title), requestId ?? NewRequestId(), cancellationToken);
-
-    public Task<IReadOnlyList<ChatView>> GetChatsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<ChatView>>(HttpMethod.Get, "api/chats", null, null, cancellationToken);
-
-    public Task<ChatView> GetChatAsync(string chatId, CancellationToken cancellationToken = default) =>
-        SendAsync<ChatView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}", null, null, cancellationToken);
-
-    public Task<ChatView> InviteAsync(string chatId, IReadOnlyList<string> userIds, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<ChatView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/members", new InviteRequest(userIds), requestId ?? NewRequestId(), cancellationToken);
-
-    public Task LeaveAsync(string chatId, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<object>(HttpMethod.Delete, $"api/chats/{Uri.EscapeDataString(chatId)}/members/me", null, requestId ?? NewRequestId(), cancellationToken);
-
-    public Task<MessageView> SendTextAsync(string chatId, string text, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(text, null), requestId ?? NewRequestId(), cancellationToken);
-
-    public Task<MessageView> SendPhotoAsync(string chatId, string photoId, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(null, photoId), requestId ?? NewRequestId(), cancellationToken);
-
-    public Task<MessagePage> GetMessagesAsync(string chatId, long? after = null, long? before = null, int? limit = null, CancellationToken cancellationToken = default)
-    {
-        var query = string.Join("&", new[] { after is null ? null : $"after={after}", before is null ? null : $"before={before}", limit is null ? null : $"limit={limit}" }.OfType<string>());
-        return SendAsync<MessagePage>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/messages{(query.Length > 0 ? "?" + query : "")}", null, null, cancellationToken);
-    }
-
-    public Task<ReceiptsView> MarkReadAsync(string chatId, long sequence, CancellationToken cancellationToken = default) =>
-        SendAsync<ReceiptsView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/read", new ReadRequest(sequence), null, cancellationToken);
-
-    public Task<ReceiptsView> GetReceiptsAsync(string chatId, CancellationToken cancellationToken = default) =>
-        SendAsync<ReceiptsView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/receipts", null, null, cancellationToken);
-
-    public Task<PhotoView> UploadPhotoAsync(byte[] bytes, string contentType, string? requestId = null, CancellationToken cancellationToken = default) =>
-        SendAsync<PhotoView>(HttpMethod.Post, "api/photos", new RawBody(bytes, contentType), requestId ?? NewRequestId(), cancellationToken);
-
-    public async Task<byte[]> GetPhotoAsync(string photoId, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendWithFailoverAsync(HttpMethod.Get, $"api/photos/{Uri.EscapeDataString(photoId)}", null, null, cancellationToken);
-        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
-    }
-
-    private sealed record RawBody(byte[] Bytes, string ContentType);
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
     {

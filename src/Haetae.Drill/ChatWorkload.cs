@@ -33,15 +33,15 @@ internal sealed class ChatWorkload : IDrillWorkload
         for (var i = 0; i < _people.Count; i++)
         {
             var (me, next) = (_people[i], _people[(i + 1) % _people.Count]);
-            await me.Client.AddFriendAsync(new AddFriendRequest(next.UserId, null, null), cancellationToken);
-            var direct = await me.Client.CreateChatAsync([next.UserId], cancellationToken: cancellationToken);
+            await me.Client.Friends.AddAsync(new AddFriendRequest(next.UserId, null, null), cancellationToken);
+            var direct = await me.Client.Chat.CreateAsync([next.UserId], cancellationToken: cancellationToken);
             AddChat(direct.Id, [me, next]);
         }
 
         for (var i = 0; i + 3 < _people.Count; i += 4)
         {
             var members = _people.Skip(i).Take(4).ToList();
-            var group = await members[0].Client.CreateChatAsync([.. members.Skip(1).Select(m => m.UserId)], $"모임 {i / 4}", cancellationToken: cancellationToken);
+            var group = await members[0].Client.Chat.CreateAsync([.. members.Skip(1).Select(m => m.UserId)], $"모임 {i / 4}", cancellationToken: cancellationToken);
             AddChat(group.Id, members);
         }
 
@@ -69,7 +69,7 @@ internal sealed class ChatWorkload : IDrillWorkload
             var outcome = await _calls.CallAsync(context.Timeline, async () =>
             {
                 // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
-                var message = await person.Client.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
+                var message = await person.Client.Chat.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
                 _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now, person.Client.CurrentSite));
             });
             if (outcome != Outcome.Done)
@@ -260,7 +260,7 @@ internal sealed class ChatWorkload : IDrillWorkload
         var all = new List<MessageView>();
         while (true)
         {
-            var page = await client.GetMessagesAsync(chatId, after: all.Count, limit: 200, cancellationToken: cancellationToken);
+            var page = await client.Chat.GetMessagesAsync(chatId, after: all.Count, limit: 200, cancellationToken: cancellationToken);
             all.AddRange(page.Messages);
             if (page.Messages.Count == 0 || all.Count >= page.LastSequence)
             {

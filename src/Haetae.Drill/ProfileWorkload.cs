@@ -34,13 +34,13 @@ internal sealed class ProfileWorkload : IDrillWorkload
             for (var f = 0; f < FriendsPerOwner; f++)
             {
                 var (friendClient, friendId) = await SignUpAsync(sites, (i * 4) + f + 1, $"친구 {i}-{f}", cancellationToken);
-                await client.AddFriendAsync(new AddFriendRequest(friendId, null, null), cancellationToken);
+                await client.Friends.AddAsync(new AddFriendRequest(friendId, null, null), cancellationToken);
                 owner.Friends.Add((friendId, friendClient));
             }
 
             foreach (var slot in new[] { "A", "B" })
             {
-                var created = await client.CreateProfileAsync(new ProfileRequest($"{owner.DefaultName} {slot} v0", null, null), cancellationToken: cancellationToken);
+                var created = await client.Profiles.CreateAsync(new ProfileRequest($"{owner.DefaultName} {slot} v0", null, null), cancellationToken: cancellationToken);
                 owner.ProfileIds[slot] = created.Id;
                 owner.Names[slot] = $"{owner.DefaultName} {slot} v0";
             }
@@ -74,14 +74,14 @@ internal sealed class ProfileWorkload : IDrillWorkload
             {
                 var (friendId, _) = owner.Friends[random.Next(owner.Friends.Count)];
                 var slot = new[] { "default", "A", "B" }[random.Next(3)];
-                change = () => owner.Client.AssignProfileAsync(slot == "default" ? "default" : owner.ProfileIds[slot], friendId);
+                change = () => owner.Client.Profiles.AssignAsync(slot == "default" ? "default" : owner.ProfileIds[slot], friendId);
                 apply = () => owner.Assigned[friendId] = slot;
             }
             else
             {
                 var slot = random.Next(2) == 0 ? "A" : "B";
                 var name = $"{owner.DefaultName} {slot} v{++owner.Version}";
-                change = () => owner.Client.UpdateProfileAsync(owner.ProfileIds[slot], new ProfileRequest(name, null, null));
+                change = () => owner.Client.Profiles.UpdateAsync(owner.ProfileIds[slot], new ProfileRequest(name, null, null));
                 apply = () => owner.Names[slot] = name;
             }
 
@@ -111,7 +111,7 @@ internal sealed class ProfileWorkload : IDrillWorkload
             var askedAt = context.Timeline.Now;
             await _calls.CallAsync(context.Timeline, async () =>
             {
-                var seen = await client.GetUserAsync(owner.UserId);
+                var seen = await client.Profiles.GetUserAsync(owner.UserId);
                 _views.Add(new View(owner, viewerId, askedAt, context.Timeline.Now, seen.DisplayName));
             });
         }

@@ -17,7 +17,7 @@ public sealed class ChatFireTests
         var (bob, bobUser) = await ChatTestUsers.NewAsync(cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
 
         // Burn the site that leads the chat's shard, with Alice's client starting there.
         await using var connection = await cluster.ConnectAsync();
@@ -41,7 +41,7 @@ public sealed class ChatFireTests
         {
             for (var i = 0; i < perPerson; i++)
             {
-                acknowledged.Add(await client.SendTextAsync(chat.Id, $"{who}-{i}", requestId: $"{who}-{i}", cancellationToken: ct));
+                acknowledged.Add(await client.Chat.SendTextAsync(chat.Id, $"{who}-{i}", requestId: $"{who}-{i}", cancellationToken: ct));
                 if (acknowledged.Count >= 20)
                 {
                     firstAcks.TrySetResult();
@@ -54,7 +54,7 @@ public sealed class ChatFireTests
         await cluster.Platform.FireAsync(leader, ct);
         await talking.WaitAsync(TimeSpan.FromMinutes(3), ct);
 
-        var history = await bobElsewhere.GetMessagesAsync(chat.Id, after: 0, limit: 200, cancellationToken: ct);
+        var history = await bobElsewhere.Chat.GetMessagesAsync(chat.Id, after: 0, limit: 200, cancellationToken: ct);
         var onPhone = new List<MessageView>();
         using (var phase = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {

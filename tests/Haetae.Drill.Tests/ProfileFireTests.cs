@@ -21,32 +21,32 @@ public sealed class ProfileFireTests
         var (friend, friendUser) = await ChatTestUsers.NewAsync(cluster, burned, "Friend", ct);
         using var o = owner;
         using var f = friend;
-        await owner.AddFriendAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
-        var first = await owner.CreateProfileAsync(new ProfileRequest("First hidden", null, null), cancellationToken: ct);
-        var second = await owner.CreateProfileAsync(new ProfileRequest("Second hidden", null, null), cancellationToken: ct);
-        await owner.AssignProfileAsync(first.Id, friendUser.Id, ct);
+        await owner.Friends.AddAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
+        var first = await owner.Profiles.CreateAsync(new ProfileRequest("First hidden", null, null), cancellationToken: ct);
+        var second = await owner.Profiles.CreateAsync(new ProfileRequest("Second hidden", null, null), cancellationToken: ct);
+        await owner.Profiles.AssignAsync(first.Id, friendUser.Id, ct);
 
         // The site leading the social bucket burns right after the assignment; the friend's client starts there.
         await cluster.Platform.FireAsync(socialLeader, ct);
         var views = new List<string>();
         await Eventually.WaitForAsync("the friend sees the assigned profile after the fire", PhaseTimeout, async t =>
         {
-            var seen = (await friend.GetUserAsync(ownerUser.Id, t)).DisplayName;
+            var seen = (await friend.Profiles.GetUserAsync(ownerUser.Id, t)).DisplayName;
             views.Add(seen);
             return seen;
         }, seen => seen == "First hidden", ct);
         Assert.All(views, v => Assert.Contains(v, new[] { "First hidden", "Owner" }));
 
         // Moved while the site is down; then the site is rebuilt empty, and the friend asks there first.
-        await owner.AssignProfileAsync(second.Id, friendUser.Id, ct);
+        await owner.Profiles.AssignAsync(second.Id, friendUser.Id, ct);
         await cluster.Platform.RebuildAsync(socialLeader, ct);
         using var atRebuilt = ChatTestUsers.ClientAt(cluster, burned);
         atRebuilt.AccessToken = friend.AccessToken;
-        Assert.Equal("Second hidden", (await atRebuilt.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+        Assert.Equal("Second hidden", (await atRebuilt.Profiles.GetUserAsync(ownerUser.Id, ct)).DisplayName);
         Assert.Equal(0, atRebuilt.Failovers);
-        Assert.Equal("Second hidden", Assert.Single((await atRebuilt.GetChatAsync((await atRebuilt.CreateChatAsync([ownerUser.Id], cancellationToken: ct)).Id, ct)).Members, m => m.Id == ownerUser.Id).DisplayName);
+        Assert.Equal("Second hidden", Assert.Single((await atRebuilt.Chat.GetAsync((await atRebuilt.Chat.CreateAsync([ownerUser.Id], cancellationToken: ct)).Id, ct)).Members, m => m.Id == ownerUser.Id).DisplayName);
 
-        await owner.UnassignProfileAsync(second.Id, friendUser.Id, ct);
-        Assert.Equal("Owner", (await atRebuilt.GetUserAsync(ownerUser.Id, ct)).DisplayName);
+        await owner.Profiles.UnassignAsync(second.Id, friendUser.Id, ct);
+        Assert.Equal("Owner", (await atRebuilt.Profiles.GetUserAsync(ownerUser.Id, ct)).DisplayName);
     }
 }

@@ -22,8 +22,8 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
-        await alice.SendTextAsync(chat.Id, "first", cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "first", cancellationToken: ct);
         using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[2].NodeUri };
         var messages = $"api/chats/{chat.Id}/messages";
 
@@ -54,7 +54,7 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
             Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         }
 
-        Assert.Equal(1, (await bob.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
+        Assert.Equal(1, (await bob.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
     }
 
     [Fact]
@@ -138,8 +138,8 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         using var a = alice;
         using var b = bob;
         using var e = eve;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
-        await alice.SendTextAsync(chat.Id, "secret", cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "secret", cancellationToken: ct);
         using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[2].NodeUri };
 
         foreach (var (method, path, body) in new (HttpMethod, string, string?)[]
@@ -156,8 +156,8 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
             Assert.DoesNotContain("secret", text, StringComparison.Ordinal);
         }
 
-        Assert.Empty(await eve.GetChatsAsync(ct));
-        Assert.Equal(1, (await bob.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
+        Assert.Empty(await eve.Chat.ListAsync(ct));
+        Assert.Equal(1, (await bob.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
     }
 
     [Fact]

@@ -20,23 +20,23 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         using var a = alice;
         using var b = bob;
 
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
-        var again = await bob.CreateChatAsync([aliceUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        var again = await bob.Chat.CreateAsync([aliceUser.Id], cancellationToken: ct);
         Assert.Equal(chat.Id, again.Id);
         Assert.Equal(ChatKind.Direct, chat.Kind);
 
         var sends = new List<Task<MessageView>>();
         for (var i = 0; i < 20; i++)
         {
-            sends.Add(alice.SendTextAsync(chat.Id, $"a{i}", cancellationToken: ct));
-            sends.Add(bob.SendTextAsync(chat.Id, $"b{i} 안녕", cancellationToken: ct));
+            sends.Add(alice.Chat.SendTextAsync(chat.Id, $"a{i}", cancellationToken: ct));
+            sends.Add(bob.Chat.SendTextAsync(chat.Id, $"b{i} 안녕", cancellationToken: ct));
         }
 
         var sent = await Task.WhenAll(sends);
         Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), sent.Select(m => m.Sequence).Order());
 
-        var seenByAlice = await alice.GetMessagesAsync(chat.Id, after: 0, limit: 100, cancellationToken: ct);
-        var seenByBob = await bob.GetMessagesAsync(chat.Id, after: 0, limit: 100, cancellationToken: ct);
+        var seenByAlice = await alice.Chat.GetMessagesAsync(chat.Id, after: 0, limit: 100, cancellationToken: ct);
+        var seenByBob = await bob.Chat.GetMessagesAsync(chat.Id, after: 0, limit: 100, cancellationToken: ct);
         Assert.Equal(40, seenByAlice.LastSequence);
         Assert.Equal(seenByAlice.Messages.Select(m => (m.Sequence, m.Text)), seenByBob.Messages.Select(m => (m.Sequence, m.Text)));
         Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), seenByAlice.Messages.Select(m => m.Sequence));
@@ -51,17 +51,17 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
 
-        var first = await alice.SendTextAsync(chat.Id, "once", requestId: "retry-1", cancellationToken: ct);
+        var first = await alice.Chat.SendTextAsync(chat.Id, "once", requestId: "retry-1", cancellationToken: ct);
         using var elsewhere = ChatTestUsers.ClientAt(Cluster, 2);
         elsewhere.AccessToken = alice.AccessToken;
-        var retry = await elsewhere.SendTextAsync(chat.Id, "once", requestId: "retry-1", cancellationToken: ct);
-        var next = await alice.SendTextAsync(chat.Id, "next", cancellationToken: ct);
+        var retry = await elsewhere.Chat.SendTextAsync(chat.Id, "once", requestId: "retry-1", cancellationToken: ct);
+        var next = await alice.Chat.SendTextAsync(chat.Id, "next", cancellationToken: ct);
 
         Assert.Equal(first, retry);
         Assert.Equal(first.Sequence + 1, next.Sequence);
-        var history = await bob.GetMessagesAsync(chat.Id, after: 0, cancellationToken: ct);
+        var history = await bob.Chat.GetMessagesAsync(chat.Id, after: 0, cancellationToken: ct);
         Assert.Equal(["once", "next"], history.Messages.Select(m => m.Text));
     }
 
@@ -76,31 +76,31 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         using var b = bob;
         using var c = carol;
 
-        var group = await alice.CreateChatAsync([bobUser.Id], "trip", cancellationToken: ct);
+        var group = await alice.Chat.CreateAsync([bobUser.Id], "trip", cancellationToken: ct);
         Assert.Equal(ChatKind.Group, group.Kind);
-        await alice.InviteAsync(group.Id, [carolUser.Id], cancellationToken: ct);
-        var m1 = await alice.SendTextAsync(group.Id, "hello", cancellationToken: ct);
-        var m2 = await alice.SendTextAsync(group.Id, "anyone?", cancellationToken: ct);
+        await alice.Chat.InviteAsync(group.Id, [carolUser.Id], cancellationToken: ct);
+        var m1 = await alice.Chat.SendTextAsync(group.Id, "hello", cancellationToken: ct);
+        var m2 = await alice.Chat.SendTextAsync(group.Id, "anyone?", cancellationToken: ct);
 
         Assert.Equal(4, m2.Sequence); // joined, joined, hello, anyone?
-        var bobsChat = (await bob.GetChatsAsync(ct)).Single(x => x.Id == group.Id);
+        var bobsChat = (await bob.Chat.ListAsync(ct)).Single(x => x.Id == group.Id);
         Assert.Equal(4, bobsChat.Unread);
         Assert.Equal("anyone?", bobsChat.LastMessage!.Text);
         Assert.Equal(["Alice", "Bob", "Carol"], bobsChat.Members.Select(m => m.DisplayName).Order());
 
-        var afterBobRead = await bob.MarkReadAsync(group.Id, m1.Sequence, ct);
+        var afterBobRead = await bob.Chat.MarkReadAsync(group.Id, m1.Sequence, ct);
         Assert.Equal(1, afterBobRead.Unread);
-        var receipts = await alice.GetReceiptsAsync(group.Id, ct);
+        var receipts = await alice.Chat.GetReceiptsAsync(group.Id, ct);
         Assert.Equal(m2.Sequence, receipts.Members.Single(x => x.UserId == aliceUser.Id).Read);
         Assert.Equal(m1.Sequence, receipts.Members.Single(x => x.UserId == bobUser.Id).Read);
         Assert.Equal(0, receipts.Members.Single(x => x.UserId == carolUser.Id).Read);
         // KakaoTalk's "1": members who have not read m2 yet.
         Assert.Equal(2, receipts.Members.Count(x => x.Read < m2.Sequence));
 
-        await carol.LeaveAsync(group.Id, cancellationToken: ct);
-        var gone = await Assert.ThrowsAsync<HaetaeApiException>(() => carol.GetMessagesAsync(group.Id, cancellationToken: ct));
+        await carol.Chat.LeaveAsync(group.Id, cancellationToken: ct);
+        var gone = await Assert.ThrowsAsync<HaetaeApiException>(() => carol.Chat.GetMessagesAsync(group.Id, cancellationToken: ct));
         Assert.Equal(HttpStatusCode.NotFound, gone.Status);
-        var last = await alice.GetMessagesAsync(group.Id, before: null, limit: 1, cancellationToken: ct);
+        var last = await alice.Chat.GetMessagesAsync(group.Id, before: null, limit: 1, cancellationToken: ct);
         Assert.Equal(MessageKind.Left, last.Messages.Single().Kind);
         Assert.Equal([carolUser.Id], last.Messages.Single().UserIds);
     }
@@ -113,16 +113,16 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
         for (var i = 1; i <= 25; i++)
         {
-            await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
+            await alice.Chat.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
         }
 
-        var newest = await bob.GetMessagesAsync(chat.Id, limit: 10, cancellationToken: ct);
-        var older = await bob.GetMessagesAsync(chat.Id, before: newest.Messages[0].Sequence, limit: 10, cancellationToken: ct);
-        var oldest = await bob.GetMessagesAsync(chat.Id, before: older.Messages[0].Sequence, limit: 10, cancellationToken: ct);
-        var forward = await bob.GetMessagesAsync(chat.Id, after: 20, limit: 10, cancellationToken: ct);
+        var newest = await bob.Chat.GetMessagesAsync(chat.Id, limit: 10, cancellationToken: ct);
+        var older = await bob.Chat.GetMessagesAsync(chat.Id, before: newest.Messages[0].Sequence, limit: 10, cancellationToken: ct);
+        var oldest = await bob.Chat.GetMessagesAsync(chat.Id, before: older.Messages[0].Sequence, limit: 10, cancellationToken: ct);
+        var forward = await bob.Chat.GetMessagesAsync(chat.Id, after: 20, limit: 10, cancellationToken: ct);
 
         Assert.Equal(Enumerable.Range(16, 10).Select(i => $"m{i}"), newest.Messages.Select(m => m.Text));
         Assert.Equal(Enumerable.Range(6, 10).Select(i => $"m{i}"), older.Messages.Select(m => m.Text));
@@ -141,18 +141,18 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         using var a = alice;
         using var b = bob;
         using var m = mallory;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
         var bytes = new byte[3 * 1024 * 1024 + 17];
         Random.Shared.NextBytes(bytes);
 
-        var photo = await alice.UploadPhotoAsync(bytes, "image/jpeg", cancellationToken: ct);
-        var message = await alice.SendPhotoAsync(chat.Id, photo.Id, cancellationToken: ct);
+        var photo = await alice.Photos.UploadAsync(bytes, "image/jpeg", cancellationToken: ct);
+        var message = await alice.Chat.SendPhotoAsync(chat.Id, photo.Id, cancellationToken: ct);
 
         Assert.Equal(MessageKind.Photo, message.Kind);
-        Assert.Equal(bytes, await bob.GetPhotoAsync(photo.Id, ct));
-        var denied = await Assert.ThrowsAsync<HaetaeApiException>(() => mallory.GetPhotoAsync(photo.Id, ct));
+        Assert.Equal(bytes, await bob.Photos.GetAsync(photo.Id, ct));
+        var denied = await Assert.ThrowsAsync<HaetaeApiException>(() => mallory.Photos.GetAsync(photo.Id, ct));
         Assert.Equal(HttpStatusCode.NotFound, denied.Status);
-        var notTheirs = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.SendPhotoAsync(chat.Id, photo.Id, cancellationToken: ct));
+        var notTheirs = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.Chat.SendPhotoAsync(chat.Id, photo.Id, cancellationToken: ct));
         Assert.Equal(HttpStatusCode.NotFound, notTheirs.Status);
     }
 
@@ -167,26 +167,26 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var b = bob;
 
-        var byPhone = await bob.AddFriendAsync(new AddFriendRequest(null, phone.Replace("+82", "+82 ", StringComparison.Ordinal), null), ct);
+        var byPhone = await bob.Friends.AddAsync(new AddFriendRequest(null, phone.Replace("+82", "+82 ", StringComparison.Ordinal), null), ct);
         Assert.Equal(aliceUser.Id, byPhone.Id);
-        await alice.AddFriendAsync(new AddFriendRequest(bobUser.Id, null, null), ct);
-        Assert.Equal([bobUser.Id], (await alice.GetFriendsAsync(ct)).Friends.Select(f => f.Id));
+        await alice.Friends.AddAsync(new AddFriendRequest(bobUser.Id, null, null), ct);
+        Assert.Equal([bobUser.Id], (await alice.Friends.ListAsync(ct)).Friends.Select(f => f.Id));
 
-        var chat = await bob.CreateChatAsync([aliceUser.Id], cancellationToken: ct);
-        await alice.BlockAsync(bobUser.Id, ct);
-        var blocked = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.SendTextAsync(chat.Id, "hi", cancellationToken: ct));
+        var chat = await bob.Chat.CreateAsync([aliceUser.Id], cancellationToken: ct);
+        await alice.Friends.BlockAsync(bobUser.Id, ct);
+        var blocked = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.Chat.SendTextAsync(chat.Id, "hi", cancellationToken: ct));
         Assert.Equal(HttpStatusCode.Forbidden, blocked.Status);
-        var friends = await alice.GetFriendsAsync(ct);
+        var friends = await alice.Friends.ListAsync(ct);
         Assert.Empty(friends.Friends);
         Assert.Equal([bobUser.Id], friends.Blocked.Select(f => f.Id));
 
-        var group = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.CreateChatAsync([aliceUser.Id, bobUser.Id], "sneaky", cancellationToken: ct));
+        var group = await Assert.ThrowsAsync<HaetaeApiException>(() => bob.Chat.CreateAsync([aliceUser.Id, bobUser.Id], "sneaky", cancellationToken: ct));
         Assert.Equal(HttpStatusCode.Forbidden, group.Status);
 
-        await alice.UnblockAsync(bobUser.Id, ct);
-        Assert.Equal(1, (await bob.SendTextAsync(chat.Id, "hi again", cancellationToken: ct)).Sequence);
-        await bob.RemoveFriendAsync(aliceUser.Id, ct);
-        Assert.Empty((await bob.GetFriendsAsync(ct)).Friends);
+        await alice.Friends.UnblockAsync(bobUser.Id, ct);
+        Assert.Equal(1, (await bob.Chat.SendTextAsync(chat.Id, "hi again", cancellationToken: ct)).Sequence);
+        await bob.Friends.RemoveAsync(aliceUser.Id, ct);
+        Assert.Empty((await bob.Friends.ListAsync(ct)).Friends);
     }
 
     [Fact]

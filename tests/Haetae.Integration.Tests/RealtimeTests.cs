@@ -20,20 +20,20 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
         await using var bobsPhone = new HaetaeRealtime(bob);
         await bobsPhone.Live.WaitAsync(Phase, ct);
 
         for (var i = 1; i <= 10; i++)
         {
-            await alice.SendTextAsync(chat.Id, $"live {i}", cancellationToken: ct);
+            await alice.Chat.SendTextAsync(chat.Id, $"live {i}", cancellationToken: ct);
         }
 
         var received = await DeviceFrames.NextMessagesAsync(bobsPhone, 10, "ten live messages at Bob's device", ct);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"live {i}"), received.Select(m => m.Text));
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), received.Select(m => m.Sequence));
 
-        await alice.MarkReadAsync(chat.Id, 10, ct);
+        await alice.Chat.MarkReadAsync(chat.Id, 10, ct);
         var receipt = await DeviceFrames.NextAsync(bobsPhone, f => f is ReceiptFrame { Receipt.Read: 10 }, "Alice's read receipt at Bob's device", ct);
         Assert.Equal(chat.Id, ((ReceiptFrame)receipt).Receipt.ChatId);
     }
@@ -46,14 +46,14 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
         IReadOnlyDictionary<string, long> seen;
         await using (var first = new HaetaeRealtime(bob))
         {
             await first.Live.WaitAsync(Phase, ct);
             for (var i = 1; i <= 3; i++)
             {
-                await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
+                await alice.Chat.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
             }
 
             await DeviceFrames.NextMessagesAsync(first, 3, "the first three messages", ct);
@@ -62,7 +62,7 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
 
         for (var i = 4; i <= 8; i++)
         {
-            await alice.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
+            await alice.Chat.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
         }
 
         using var bobElsewhere = ChatTestUsers.ClientAt(Cluster, 2);
@@ -70,7 +70,7 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         await using var resumed = new HaetaeRealtime(bobElsewhere, seen);
         var missed = await DeviceFrames.NextMessagesAsync(resumed, 5, "the five messages sent while away", ct);
         await resumed.Live.WaitAsync(Phase, ct);
-        await alice.SendTextAsync(chat.Id, "m9", cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "m9", cancellationToken: ct);
         var live = await DeviceFrames.NextMessagesAsync(resumed, 1, "the next live message", ct);
 
         Assert.Equal(3, seen[chat.Id]);
@@ -92,8 +92,8 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         await using var carolsPhone = new HaetaeRealtime(carol);
         await carolsPhone.Live.WaitAsync(Phase, ct);
 
-        var group = await alice.CreateChatAsync([carolUser.Id, daveUser.Id], "picnic", cancellationToken: ct);
-        await alice.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
+        var group = await alice.Chat.CreateAsync([carolUser.Id, daveUser.Id], "picnic", cancellationToken: ct);
+        await alice.Chat.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
 
         var frames = await DeviceFrames.NextMessagesAsync(carolsPhone, 2, "the invitation and the first message", ct);
         Assert.Equal([MessageKind.Joined, MessageKind.Text], frames.Select(m => m.Kind));
@@ -116,8 +116,8 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
             seen = first.LastSeen;
         }
 
-        var group = await alice.CreateChatAsync([carolUser.Id], "while you were out", cancellationToken: ct);
-        await alice.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
+        var group = await alice.Chat.CreateAsync([carolUser.Id], "while you were out", cancellationToken: ct);
+        await alice.Chat.SendTextAsync(group.Id, "welcome", cancellationToken: ct);
 
         await using var resumed = new HaetaeRealtime(carol, seen);
         var frames = await DeviceFrames.NextMessagesAsync(resumed, 2, "the invitation and the first message, after the resume", ct);
@@ -134,12 +134,12 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
         using var a = alice;
         using var b = bob;
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
-        await alice.SendTextAsync(chat.Id, "before the phone", cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "before the phone", cancellationToken: ct);
 
         await using var phone = new HaetaeRealtime(bob);
         await phone.Live.WaitAsync(Phase, ct);
-        await alice.SendTextAsync(chat.Id, "after", cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "after", cancellationToken: ct);
 
         var next = await DeviceFrames.NextMessagesAsync(phone, 1, "the first message after the new device was live", ct);
         Assert.Equal((2L, "after"), (next[0].Sequence, next[0].Text));
@@ -156,8 +156,8 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         await using var bobsPhone = new HaetaeRealtime(bob);
         await bobsPhone.Live.WaitAsync(Phase, ct);
 
-        var chat = await alice.CreateChatAsync([bobUser.Id], cancellationToken: ct);
-        await alice.SendTextAsync(chat.Id, "hi, it's me", cancellationToken: ct);
+        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        await alice.Chat.SendTextAsync(chat.Id, "hi, it's me", cancellationToken: ct);
 
         var first = await DeviceFrames.NextMessagesAsync(bobsPhone, 1, "the first message of a chat started while Bob was online", ct);
         Assert.Equal((chat.Id, 1L, "hi, it's me"), (first[0].ChatId, first[0].Sequence, first[0].Text));
