@@ -225,7 +225,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     /// <summary>The chats <paramref name="caller"/> is a member of, without building their views.</summary>
     /// <remarks>
     /// The index is read from the leader: a device that connects right after a chat was created (at any
-    /// site) must follow it, or it misses that chat's receipts until it reconnects (seen in a browser test).
+    /// site) must follow it, or it misses that chat's receipts until it reconnects.
     /// </remarks>
     public async Task<IReadOnlyList<ChatRecord>> MembershipsAsync(string caller, CancellationToken cancellationToken)
     {

@@ -42,7 +42,10 @@ public static class Assets
     /// </summary>
     public const string SigningKeysBucket = "signing-keys";
 
-    /// <summary>Signed-in sessions (SESSION ID); a token is valid only while its session exists.</summary>
+    /// <summary>
+    /// Signed-out sessions (revoked.SESSION ID): a token whose session is here is refused. An entry is
+    /// forgotten after <see cref="SessionLifetime"/>, when every token of that session has expired anyway.
+    /// </summary>
     public const string SessionsBucket = "sessions";
 
     /// <summary>Friend lists and blocks (friends.USER ID), updated with compare-and-set.</summary>

@@ -64,7 +64,7 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
         var keys = await StoreRetry.ThroughElectionAsync(async () =>
         {
             // A key listing is a consumer that runs until it has caught up; unlike a request it has no
-            // time-out of its own, so each attempt gets one (a token request once waited 100 s in CI).
+            // time-out of its own, so each attempt gets one.
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             attempt.CancelAfter(ListingTimeout);
             var list = new List<string>();

@@ -76,9 +76,9 @@ public sealed record ServerHealth(bool Ok, string? Error)
 {
     /// <summary>
     /// The health a server reported. A consumer that is "not current" does not count: every consumer here
-    /// is a node's watch (ephemeral, one replica, nothing to rebuild), and on 2.9.10 one can stay so for
-    /// minutes after a partition heals. /healthz names only the first problem it finds; the replicas of the
-    /// catalog's assets are also checked from stream info.
+    /// is a node's watch (ephemeral, one replica, nothing to rebuild) and can stay so for minutes after a
+    /// partition heals (docs/known-issues.md). /healthz names only the first problem it finds; the replicas
+    /// of the catalog's assets are also checked from stream info.
     /// </summary>
     public static ServerHealth From(bool answeredOk, string? error)
     {

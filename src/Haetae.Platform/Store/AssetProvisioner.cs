@@ -16,10 +16,9 @@ public static class AssetProvisioner
 {
     /// <summary>
     /// Creating an R3 asset waits for its Raft group to elect a leader, which can take longer than an
-    /// ordinary request may. When several nodes create the same asset at once, the server answers only
-    /// some of them and the others see no response at all (nats-server 2.9.10, and still 2.15.1: 12 of 60
-    /// creators unanswered within 10 s, EngineTests). So each asset gets a few seconds, and an unanswered
-    /// create is asked again (by then the asset exists and the create is a no-op).
+    /// ordinary request may, and when several nodes create the same asset at once some see no answer at
+    /// all (docs/known-issues.md). So each asset gets a few seconds, and an unanswered create is asked
+    /// again (by then the asset exists and the create is a no-op).
     /// </summary>
     public static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(2);
 
