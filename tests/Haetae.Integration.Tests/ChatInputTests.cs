@@ -18,11 +18,10 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     public async Task Bad_requests_get_problem_details_and_store_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
         await alice.Chat.SendTextAsync(chat.Id, "first", cancellationToken: ct);
         using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[2].NodeUri };
         var messages = $"api/chats/{chat.Id}/messages";
@@ -62,8 +61,8 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[0].NodeUri };
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        using var a = alice;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).BuildAsync(ct);
+        var (alice, _) = people["Alice"];
         var tampered = alice.AccessToken![..^4] + (alice.AccessToken[^4..] == "AAAA" ? "BBBB" : "AAAA");
 
         foreach (var token in new string?[] { null, "not-a-jwt", tampered })
@@ -86,8 +85,8 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     public async Task An_expired_token_and_a_token_signed_by_an_unknown_key_are_refused_at_every_site()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, aliceUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        using var a = alice;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
 
         // The platform's own current key, read from the replicated bucket as any node does.
         await using var connection = await Cluster.ConnectAsync();
@@ -132,13 +131,11 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     public async Task Another_users_chat_and_photos_stay_hidden()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        var (eve, _) = await ChatTestUsers.NewAsync(Cluster, 2, "Eve", ct);
-        using var a = alice;
-        using var b = bob;
-        using var e = eve;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Person("Eve", 2).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var (eve, _) = people["Eve"];
+        var chat = people.Chats[0];
         await alice.Chat.SendTextAsync(chat.Id, "secret", cancellationToken: ct);
         using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[2].NodeUri };
 

@@ -15,12 +15,11 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task Two_users_on_different_sites_chat_and_see_the_same_order()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, aliceUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
 
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        var chat = people.Chats[0];
         var again = await bob.Chat.CreateAsync([aliceUser.Id], cancellationToken: ct);
         Assert.Equal(chat.Id, again.Id);
         Assert.Equal(ChatKind.Direct, chat.Kind);
@@ -47,11 +46,10 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task A_retried_send_is_stored_once_whichever_site_it_reaches()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
 
         var first = await alice.Chat.SendTextAsync(chat.Id, "once", requestId: "retry-1", cancellationToken: ct);
         using var elsewhere = ChatTestUsers.ClientAt(Cluster, 2);
@@ -69,12 +67,10 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task Group_chats_track_membership_unread_counts_and_read_receipts()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, aliceUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        var (carol, carolUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Carol", ct);
-        using var a = alice;
-        using var b = bob;
-        using var c = carol;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Person("Carol", 2).BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var (carol, carolUser) = people["Carol"];
 
         var group = await alice.Chat.CreateAsync([bobUser.Id], "trip", cancellationToken: ct);
         Assert.Equal(ChatKind.Group, group.Kind);
@@ -109,11 +105,10 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task History_pages_forwards_and_backwards_by_sequence()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
         for (var i = 1; i <= 25; i++)
         {
             await alice.Chat.SendTextAsync(chat.Id, $"m{i}", cancellationToken: ct);
@@ -135,13 +130,11 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task Photos_are_stored_replicated_and_shown_only_to_chat_members()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        var (mallory, _) = await ChatTestUsers.NewAsync(Cluster, 2, "Mallory", ct);
-        using var a = alice;
-        using var b = bob;
-        using var m = mallory;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Person("Mallory", 2).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var (mallory, _) = people["Mallory"];
+        var chat = people.Chats[0];
         var bytes = new byte[3 * 1024 * 1024 + 17];
         Random.Shared.NextBytes(bytes);
 
@@ -164,8 +157,8 @@ public sealed class ChatTests(SharedClusterFixture fixture)
         var phone = "+8210" + Random.Shared.Next(10_000_000, 99_999_999);
         var aliceUser = await alice.SignUpAsync(new SignUpRequest(phone, null, "Alice", "correct horse battery"), cancellationToken: ct);
         await alice.SignInAsync(phone, "correct horse battery", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var b = bob;
+        using var people = await Scenario.On(Cluster).Person("Bob", 1).BuildAsync(ct);
+        var (bob, bobUser) = people["Bob"];
 
         var byPhone = await bob.Friends.AddAsync(new AddFriendRequest(null, phone.Replace("+82", "+82 ", StringComparison.Ordinal), null), ct);
         Assert.Equal(aliceUser.Id, byPhone.Id);
@@ -193,8 +186,8 @@ public sealed class ChatTests(SharedClusterFixture fixture)
     public async Task A_token_works_at_every_site_until_signed_out()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, aliceUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        using var a = alice;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
         foreach (var site in Enumerable.Range(0, 3))
         {
             using var there = ChatTestUsers.ClientAt(Cluster, site);

@@ -49,8 +49,8 @@ public sealed class MalformedInputTests(SharedClusterFixture fixture)
     public async Task No_malformed_request_to_any_operation_answers_5xx()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (person, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Fuzz", ct);
-        using var signedIn = person;
+        using var people = await Scenario.On(Cluster).Person("Fuzz", 0).BuildAsync(ct);
+        var signedIn = people["Fuzz"].Client;
         var site = Cluster.Spec.Sites[1].NodeUri;
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = site };
         var document = await http.GetFromJsonAsync<JsonElement>("openapi/v1.json", ct);

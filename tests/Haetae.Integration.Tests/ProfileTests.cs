@@ -20,14 +20,11 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
     public async Task Each_viewer_sees_their_assigned_profile_everywhere_and_everyone_else_the_default()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (owner, ownerUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Minji", ct);
-        var (work, workUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Colleague", ct);
-        var (family, familyUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Sister", ct);
-        var (stranger, strangerUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Stranger", ct);
-        using var o = owner;
-        using var w = work;
-        using var f = family;
-        using var s = stranger;
+        using var people = await Scenario.On(Cluster).Person("Minji", 0).Person("Colleague", 1).Person("Sister", 2).Person("Stranger", 1).BuildAsync(ct);
+        var (owner, ownerUser) = people["Minji"];
+        var (work, workUser) = people["Colleague"];
+        var (family, familyUser) = people["Sister"];
+        var (stranger, strangerUser) = people["Stranger"];
 
         await owner.Friends.AddAsync(new AddFriendRequest(workUser.Id, null, null), ct);
         await owner.Friends.AddAsync(new AddFriendRequest(familyUser.Id, null, null), ct);

@@ -16,11 +16,10 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task Messages_and_receipts_reach_a_device_connected_to_another_site_in_order()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
         await using var bobsPhone = new HaetaeRealtime(bob);
         await bobsPhone.Live.WaitAsync(Phase, ct);
 
@@ -42,11 +41,10 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task A_device_that_reconnects_to_another_site_gets_everything_after_its_last_sequence_once()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
         IReadOnlyDictionary<string, long> seen;
         await using (var first = new HaetaeRealtime(bob))
         {
@@ -83,12 +81,10 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task A_connected_device_hears_of_a_group_it_is_invited_to()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (carol, carolUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Carol", ct);
-        var (dave, daveUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Dave", ct);
-        using var a = alice;
-        using var c = carol;
-        using var d = dave;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Carol", 2).Person("Dave", 1).BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (carol, carolUser) = people["Carol"];
+        var (dave, daveUser) = people["Dave"];
         await using var carolsPhone = new HaetaeRealtime(carol);
         await carolsPhone.Live.WaitAsync(Phase, ct);
 
@@ -105,10 +101,9 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task A_device_away_when_it_was_invited_resumes_the_group_from_its_beginning()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (carol, carolUser) = await ChatTestUsers.NewAsync(Cluster, 2, "Carol", ct);
-        using var a = alice;
-        using var c = carol;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Carol", 2).BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (carol, carolUser) = people["Carol"];
         IReadOnlyDictionary<string, long> seen;
         await using (var first = new HaetaeRealtime(carol))
         {
@@ -130,11 +125,10 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task A_new_device_starts_every_chat_from_now()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var chat = people.Chats[0];
         await alice.Chat.SendTextAsync(chat.Id, "before the phone", cancellationToken: ct);
 
         await using var phone = new HaetaeRealtime(bob);
@@ -149,10 +143,9 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task A_new_one_to_one_chat_reaches_the_other_persons_connected_device()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (alice, _) = await ChatTestUsers.NewAsync(Cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).BuildAsync(ct);
+        var (alice, _) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
         await using var bobsPhone = new HaetaeRealtime(bob);
         await bobsPhone.Live.WaitAsync(Phase, ct);
 
@@ -167,8 +160,8 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     public async Task Signing_out_closes_the_sessions_open_sockets()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (bob, _) = await ChatTestUsers.NewAsync(Cluster, 1, "Bob", ct);
-        using var b = bob;
+        using var people = await Scenario.On(Cluster).Person("Bob", 1).BuildAsync(ct);
+        var (bob, _) = people["Bob"];
         using var phoneClient = ChatTestUsers.ClientAt(Cluster, 2);
         phoneClient.AccessToken = bob.AccessToken;
         await using var bobsPhone = new HaetaeRealtime(phoneClient);
