@@ -14,6 +14,10 @@ const T = {
     sending: 'Sending', notSent: 'waiting to be sent', read: 'read', unread: 'unread', save: 'Save', remove: 'Delete',
     defaultProfile: 'Default profile (everyone else)', status: 'Status message', shownTo: 'Shown to', none: 'No chats yet',
     noFriends: 'No friends yet', joined: 'joined', left: 'left', signOut: 'Sign out', console: 'Console',
+    tooLong: 'The message is too long.', photoTooLarge: 'The photo is too large.', photoType: 'Photos are JPEG, PNG, GIF or WebP.',
+    e400: 'That request is not valid.', e401: 'Please sign in again.', e403: 'That is not allowed.', e404: 'Not found.',
+    e409: 'That conflicts with what is there already.', e413: 'That is too large.', e415: 'That kind of file is not accepted.',
+    e429: 'Too many at once; try again shortly.', e5xx: 'No site answered; try again.',
   },
   ko: {
     welcome: '환영합니다', signIn: '로그인', signUp: '가입하기', login: '전화번호 또는 이메일', password: '비밀번호',
@@ -24,6 +28,10 @@ const T = {
     unread: '안 읽음', save: '저장', remove: '삭제', defaultProfile: '기본 프로필 (그 외 모두)', status: '상태 메시지',
     shownTo: '보여줄 친구', none: '채팅이 없습니다', noFriends: '친구가 없습니다', joined: '님이 들어왔습니다',
     left: '님이 나갔습니다', signOut: '로그아웃', console: '콘솔',
+    tooLong: '메시지가 너무 깁니다.', photoTooLarge: '사진이 너무 큽니다.', photoType: '사진은 JPEG, PNG, GIF, WebP만 됩니다.',
+    e400: '요청이 올바르지 않습니다.', e401: '다시 로그인해 주세요.', e403: '허용되지 않습니다.', e404: '찾을 수 없습니다.',
+    e409: '이미 있는 것과 충돌합니다.', e413: '너무 큽니다.', e415: '받을 수 없는 파일 형식입니다.',
+    e429: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', e5xx: '응답하는 사이트가 없습니다. 다시 시도하세요.',
   },
 };
 
@@ -49,14 +57,21 @@ const state = {
   socket: null,
   socketSite: null,
   photos: new Map(),    // photo id -> object URL
+  limits: null,         // what the node accepts (GET /api/limits)
 };
 
 const t = (key) => T[state.lang][key] ?? T.en[key] ?? key;
 const requestId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`).replaceAll('-', '').slice(0, 32);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A refusal in the page's language; in English the node's own detail says more.
 class ApiError extends Error {
-  constructor(status, problem) { super(problem?.detail || problem?.title || `HTTP ${status}`); this.status = status; this.problem = problem; }
+  constructor(status, problem) {
+    const key = status >= 500 ? 'e5xx' : `e${status}`;
+    super(state.lang === 'en' && problem?.detail ? problem.detail : T[state.lang][key] ?? problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
 }
 
 // One call to the platform: the current site first, then the others. A connection failure, a time-out
@@ -393,6 +408,10 @@ async function send(event) {
   const text = $('draft').value.trim();
   const file = $('photo').files[0];
   if (!chatId || (!text && !file)) return;
+  if (state.limits && new TextEncoder().encode(text).length > state.limits.messageTextBytes) { $('chat-error').textContent = t('tooLong'); return; }
+  if (file && state.limits && file.size > state.limits.photoBytes) { $('chat-error').textContent = t('photoTooLarge'); return; }
+  if (file && state.limits && !state.limits.photoTypes.includes(file.type)) { $('chat-error').textContent = t('photoType'); return; }
+  $('chat-error').textContent = '';
   const entry = { id: requestId(), chatId, text };
   if (file) {
     const buffer = new Uint8Array(await file.arrayBuffer());
@@ -501,9 +520,8 @@ async function newChat(event) {
     for (const box of document.querySelectorAll('#friend-list input:checked')) box.checked = false;
     $('chat-title').value = '';
     renderChats();
+    // The node tells this device's socket of the new chat by itself (a membership event): no reconnect, no other site.
     await openChat(chat.id);
-    // The socket follows chats it knows at connect; a new chat is picked up by reconnecting.
-    state.socket?.close();
   } catch (error) {
     $('side-error').textContent = error.message;
   }
@@ -585,6 +603,20 @@ async function addProfile() {
 
 // ---- start-up ----
 
+// What the node accepts (GET /api/limits), applied to the forms: the numbers live on the node only.
+async function applyLimits() {
+  try {
+    state.limits = await api('GET', '/api/limits');
+  } catch {
+    return; // the node checks anyway; the forms just do not warn ahead
+  }
+  $('up-name').maxLength = state.limits.displayNameLength;
+  $('up-password').minLength = state.limits.passwordMinLength;
+  $('up-password').maxLength = state.limits.passwordMaxLength;
+  $('chat-title').maxLength = state.limits.chatTitleLength;
+  $('photo').accept = state.limits.photoTypes.join(',');
+}
+
 async function boot() {
   const known = store.get('sites', []);
   try {
@@ -597,6 +629,7 @@ async function boot() {
   } catch {
     state.sites = known.length > 0 ? known : [{ name: location.host, url: location.origin }];
   }
+  await applyLimits();
   translate();
   $('lang').addEventListener('click', () => { state.lang = state.lang === 'ko' ? 'en' : 'ko'; store.set('lang', state.lang); translate(); });
   $('sign-out').addEventListener('click', signOut);

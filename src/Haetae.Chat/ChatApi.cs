@@ -33,6 +33,9 @@ public static partial class ChatApi
     {
         var api = app.MapGroup("/api").WithTags("chat").AddEndpointFilter(HostingDefaults.NoStoreAsync);
         var user = api.MapGroup("").RequireAuthorization();
+        api.MapGet("/limits", () => TypedResults.Ok(new Limits(
+            AccountRules.MaxDisplayNameLength, AccountRules.MinPasswordLength, AccountRules.MaxPasswordLength, Profiles.MaxStatusLength, Profiles.MaxExtras,
+            Chats.MaxTextBytes, Chats.MaxTitleLength, Chats.MaxMembers, Photos.MaxBytes, [.. Photos.ContentTypes.Order(StringComparer.Ordinal)])));
 
         user.MapGet("/users/{userId}", async (string userId, HttpContext http, Profiles profiles, CancellationToken ct) =>
             TypedResults.Ok(await profiles.ViewAsync(userId, Caller(http), ct) ?? throw ApiProblem.NotFound("no such user")));

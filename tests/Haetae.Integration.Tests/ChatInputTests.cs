@@ -175,6 +175,24 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task The_limits_the_node_publishes_are_the_ones_it_enforces()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var alice = people["Alice"].Client;
+        using var http = new HttpClient { BaseAddress = Cluster.Spec.Sites[1].NodeUri };
+        var limits = await http.GetFromJsonAsync<Limits>("api/limits", HaetaeJson.Options, ct);
+
+        Assert.NotNull(limits);
+        var longest = new string('a', limits.MessageTextBytes);
+        Assert.Equal(longest, (await alice.Chat.SendTextAsync(people.Chats[0].Id, longest, cancellationToken: ct)).Text);
+        var refused = await Assert.ThrowsAsync<Haetae.Client.HaetaeApiException>(() => alice.Chat.SendTextAsync(people.Chats[0].Id, longest + "a", cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Contains("image/png", limits.PhotoTypes);
+        Assert.Equal(8, limits.PasswordMinLength);
+    }
+
+    [Fact]
     public async Task Every_node_serves_the_OpenAPI_document_of_the_chat_api()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -43,11 +43,16 @@ public sealed class BrowserChatTests
             // A group of three, with a title.
             await minji.GetByLabel("Jun").CheckAsync();
             await minji.GetByLabel("Sora").CheckAsync();
+            // The form's limits come from the node (GET /api/limits), not from copies in the page.
+            await Assertions.Expect(minji.Locator("#chat-title")).ToHaveAttributeAsync("maxlength", "100", new() { Timeout = Phase });
             await minji.Locator("#chat-title").FillAsync("우리 모임");
+            var siteBefore = await minji.Locator("#site").GetAttributeAsync("data-site");
             await minji.Locator("#new-chat-form button[type=submit]").ClickAsync();
             await Assertions.Expect(minji.Locator("#chat-title-h")).ToHaveTextAsync("우리 모임", new() { Timeout = Phase });
             await SendAsync(minji, "모두 안녕!");
             await SendAsync(minji, "두 번째 메시지");
+            // Creating a chat does not move the app to another site (the node tells the socket of the new chat).
+            await Assertions.Expect(minji.Locator("#site")).ToHaveAttributeAsync("data-site", siteBefore!, new() { Timeout = Phase });
 
             // Jun has not opened it: three unread (the group's "joined" notice and two messages). Opening it reads them.
             var junsChat = jun.Locator(".chat-item", new() { HasText = "우리 모임" });
