@@ -1,7 +1,7 @@
 // Haetae web app: plain JavaScript, no build step, no server-side session. It knows every site, moves
 // to the next one by itself when a call fails or the realtime socket drops, resumes by chat sequence,
 // and keeps what is typed (drafts) and what is being sent (the outbox, with its request ids) in
-// localStorage until the platform has acknowledged it.
+// localStorage, and the outbox's photos in IndexedDB, until the platform has acknowledged it.
 'use strict';
 
 const T = {
@@ -14,7 +14,7 @@ const T = {
     sending: 'Sending', notSent: 'waiting to be sent', read: 'read', unread: 'unread', save: 'Save', remove: 'Delete',
     defaultProfile: 'Default profile (everyone else)', status: 'Status message', shownTo: 'Shown to', none: 'No chats yet',
     noFriends: 'No friends yet', joined: 'joined', left: 'left', signOut: 'Sign out', console: 'Console',
-    tooLong: 'The message is too long.', photoTooLarge: 'The photo is too large.', photoType: 'Photos are JPEG, PNG, GIF or WebP.',
+    tooLong: 'The message is too long.', photoNotKept: 'This browser could not keep the photo to send it.', photoTooLarge: 'The photo is too large.', photoType: 'Photos are JPEG, PNG, GIF or WebP.',
     e400: 'That request is not valid.', e401: 'Please sign in again.', e403: 'That is not allowed.', e404: 'Not found.',
     e409: 'That conflicts with what is there already.', e413: 'That is too large.', e415: 'That kind of file is not accepted.',
     e429: 'Too many at once; try again shortly.', e5xx: 'No site answered; try again.',
@@ -28,7 +28,7 @@ const T = {
     unread: '안 읽음', save: '저장', remove: '삭제', defaultProfile: '기본 프로필 (그 외 모두)', status: '상태 메시지',
     shownTo: '보여줄 친구', none: '채팅이 없습니다', noFriends: '친구가 없습니다', joined: '님이 들어왔습니다',
     left: '님이 나갔습니다', signOut: '로그아웃', console: '콘솔',
-    tooLong: '메시지가 너무 깁니다.', photoTooLarge: '사진이 너무 큽니다.', photoType: '사진은 JPEG, PNG, GIF, WebP만 됩니다.',
+    tooLong: '메시지가 너무 깁니다.', photoNotKept: '이 브라우저에 사진을 보관할 수 없어 보낼 수 없습니다.', photoTooLarge: '사진이 너무 큽니다.', photoType: '사진은 JPEG, PNG, GIF, WebP만 됩니다.',
     e400: '요청이 올바르지 않습니다.', e401: '다시 로그인해 주세요.', e403: '허용되지 않습니다.', e404: '찾을 수 없습니다.',
     e409: '이미 있는 것과 충돌합니다.', e413: '너무 큽니다.', e415: '받을 수 없는 파일 형식입니다.',
     e429: '요청이 너무 많습니다. 잠시 후 다시 시도하세요.', e5xx: '응답하는 사이트가 없습니다. 다시 시도하세요.',
@@ -40,6 +40,32 @@ const store = {
   get: (key, fallback) => { try { return JSON.parse(localStorage.getItem(`haetae.${key}`)) ?? fallback; } catch { return fallback; } },
   set: (key, value) => localStorage.setItem(`haetae.${key}`, JSON.stringify(value)),
   drop: (key) => localStorage.removeItem(`haetae.${key}`),
+};
+
+// Photos waiting in the outbox: in IndexedDB, as the files themselves (localStorage holds about 5 MB in
+// all, as text; a photo may be 10 MiB). The outbox entry in localStorage names its photo by the entry's id.
+const photoOutbox = {
+  db: null,
+  async open() {
+    this.db ??= await new Promise((resolve, reject) => {
+      const request = indexedDB.open('haetae', 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('outbox-photos');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return this.db;
+  },
+  async run(mode, act) {
+    const db = await this.open();
+    return new Promise((resolve, reject) => {
+      const request = act(db.transaction('outbox-photos', mode).objectStore('outbox-photos'));
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  },
+  put(id, blob) { return this.run('readwrite', (photos) => photos.put(blob, id)); },
+  get(id) { return this.run('readonly', (photos) => photos.get(id)); },
+  drop(id) { return this.run('readwrite', (photos) => photos.delete(id)).catch(() => {}); },
 };
 
 const state = {
@@ -377,9 +403,14 @@ async function flushOutbox() {
       try {
         let photoId = next.photoId;
         if (next.photo && !photoId) {
-          const bytes = Uint8Array.from(atob(next.photo.data), (c) => c.charCodeAt(0));
-          photoId = (await api('POST', '/api/photos', bytes, { id: `${next.id}p`, raw: true, contentType: next.photo.type })).id;
+          // An entry from before photos moved to IndexedDB carries its photo as base64 text.
+          const blob = next.photo.data
+            ? new Blob([Uint8Array.from(atob(next.photo.data), (c) => c.charCodeAt(0))], { type: next.photo.type })
+            : await photoOutbox.get(next.id);
+          if (!blob) throw new ApiError(400, { detail: 'the photo is no longer on this device' });
+          photoId = (await api('POST', '/api/photos', blob, { id: `${next.id}p`, raw: true, contentType: next.photo.type })).id;
           store.set('outbox', store.get('outbox', []).map((o) => (o.id === next.id ? { ...o, photoId, photo: undefined } : o)));
+          photoOutbox.drop(next.id);
         }
         const message = await api('POST', `/api/chats/${next.chatId}/messages`, { text: next.text || null, photoId: photoId ?? null }, { id: next.id });
         hold(message);
@@ -390,6 +421,7 @@ async function flushOutbox() {
         if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
           // Refused for good (too long, not a member): dropped, and said so.
           store.set('outbox', store.get('outbox', []).filter((o) => o.id !== next.id));
+          photoOutbox.drop(next.id);
           $('side-error').textContent = error.message;
           renderOutbox();
           continue;
@@ -414,10 +446,13 @@ async function send(event) {
   $('chat-error').textContent = '';
   const entry = { id: requestId(), chatId, text };
   if (file) {
-    const buffer = new Uint8Array(await file.arrayBuffer());
-    let binary = '';
-    for (const byte of buffer) binary += String.fromCharCode(byte);
-    entry.photo = { type: file.type, data: btoa(binary) };
+    try {
+      await photoOutbox.put(entry.id, file);
+    } catch {
+      $('chat-error').textContent = t('photoNotKept');
+      return;
+    }
+    entry.photo = { type: file.type };
   }
   // Into the outbox before the draft is cleared: from here on, a lost site cannot lose it.
   store.set('outbox', [...store.get('outbox', []), entry]);

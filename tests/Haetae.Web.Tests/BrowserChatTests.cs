@@ -71,6 +71,14 @@ public sealed class BrowserChatTests
             await Assertions.Expect(photo).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"), new() { Timeout = Phase });
             Assert.Equal(2, await photo.EvaluateAsync<int>("img => img.naturalWidth"));
 
+            // A photo larger than all of localStorage (about 5 MB): the outbox keeps it in IndexedDB.
+            var large = new byte[6 * 1024 * 1024];
+            Png.CopyTo(large, 0);
+            await minji.Locator("#photo").SetInputFilesAsync(new FilePayload { Name = "large.png", MimeType = "image/png", Buffer = large });
+            await minji.Locator("#send").ClickAsync();
+            await Assertions.Expect(photo).ToHaveCountAsync(2, new() { Timeout = Phase });
+            await Assertions.Expect(minji.Locator("#outbox")).ToHaveTextAsync("", new() { Timeout = Phase });
+
             // A second profile that only Sora is shown.
             await minji.Locator("#open-profiles").ClickAsync();
             await minji.Locator("#add-profile").ClickAsync();
