@@ -31,7 +31,7 @@ public static partial class ChatApi
 
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("chat").AddEndpointFilter(HostingDefaults.NoStoreAsync);
+        var api = app.MapGroup("/api").WithTags("chat").AddEndpointFilter(HostingDefaults.NoStoreAsync).ProducesStandardProblems();
         var user = api.MapGroup("").RequireAuthorization();
         api.MapGet("/limits", () => TypedResults.Ok(new Limits(
             AccountRules.MaxDisplayNameLength, AccountRules.MinPasswordLength, AccountRules.MaxPasswordLength, Profiles.MaxStatusLength, Profiles.MaxExtras,

@@ -205,6 +205,13 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
             Assert.Contains("/api/chats/{chatId}/messages", paths);
             Assert.Contains("/api/accounts", paths);
             Assert.Contains("/api/photos/{photoId}", paths);
+
+            // Every operation declares its refusals as ProblemDetails.
+            var send = document.GetProperty("paths").GetProperty("/api/chats/{chatId}/messages").GetProperty("post").GetProperty("responses");
+            foreach (var status in new[] { "400", "401", "403", "404", "503" })
+            {
+                Assert.True(send.GetProperty(status).GetProperty("content").TryGetProperty("application/problem+json", out _), $"POST messages declares {status} as problem+json");
+            }
         }
     }
 

@@ -53,6 +53,22 @@ public static class HostingDefaults
 
     public static bool IsHealth(PathString path) => path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
 
+    /// <summary>
+    /// Declares in the OpenAPI document the refusals every API operation can give, as ProblemDetails: a bad
+    /// request, no or a dead token, not allowed, not found, conflict, too many, and 503 (retry with the
+    /// same request id).
+    /// </summary>
+    public static TBuilder ProducesStandardProblems<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
     /// <summary>An endpoint filter: the answer is for its caller alone, so no cache on the way may keep or share it.</summary>
     public static async ValueTask<object?> NoStoreAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

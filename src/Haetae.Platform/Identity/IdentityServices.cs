@@ -66,14 +66,14 @@ public static class IdentityServices
     /// <summary>Sign-up, sign-in, sign-out and "who am I" under /api.</summary>
     public static IEndpointRouteBuilder MapIdentityApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("identity").AddEndpointFilter(HostingDefaults.NoStoreAsync);
+        var api = app.MapGroup("/api").WithTags("identity").AddEndpointFilter(HostingDefaults.NoStoreAsync).ProducesStandardProblems();
         api.MapPost("/accounts", async Task<Created<UserView>> (SignUpRequest request, HttpRequest http, Accounts accounts, CancellationToken ct) =>
         {
             var created = await accounts.SignUpAsync(request, RequestIds.Of(http), ct);
             return TypedResults.Created($"/api/users/{created.Id}", created);
-        }).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict);
+        });
         api.MapPost("/sessions", async (SignInRequest request, Accounts accounts, CancellationToken ct) =>
-            TypedResults.Ok(await accounts.SignInAsync(request, ct))).ProducesProblem(StatusCodes.Status401Unauthorized);
+            TypedResults.Ok(await accounts.SignInAsync(request, ct)));
         var user = api.MapGroup("").RequireAuthorization();
         user.MapDelete("/sessions/current", async (HttpContext http, Accounts accounts, CancellationToken ct) =>
         {
