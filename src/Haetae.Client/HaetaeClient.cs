@@ -106,15 +106,9 @@ public sealed class HaetaeClient : IDisposable
 
     internal sealed record RawBody(byte[] Bytes, string ContentType);
 
+
     /// <summary>The failover transport every sub-client goes through.</summary>
-    internal Task<T> CallAsync<T>(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken) =>
-        SendAsync<T>(method, path, body, requestId, cancellationToken);
-
-    internal Task<HttpResponseMessage> CallRawAsync(HttpMethod method, string path, CancellationToken cancellationToken) =>
-        SendWithFailoverAsync(method, path, null, null, cancellationToken);
-
-
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
+    internal async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
     {
         using var response = await SendWithFailoverAsync(method, path, body, requestId, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NoContent || typeof(T) == typeof(object))
@@ -129,7 +123,7 @@ public sealed class HaetaeClient : IDisposable
     /// Sends to the current site; on a connection error, a 5xx or a time-out, moves to the next site and
     /// sends again, with the same request id, until a site answers or <see cref="Patience"/> runs out.
     /// </summary>
-    private async Task<HttpResponseMessage> SendWithFailoverAsync(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
+    internal async Task<HttpResponseMessage> SendWithFailoverAsync(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + Patience;
         Exception? last = null;

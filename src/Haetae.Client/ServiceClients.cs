@@ -10,19 +10,19 @@ public sealed class FriendsClient
     internal FriendsClient(HaetaeClient client) => _client = client;
 
     public Task<FriendsView> ListAsync(CancellationToken cancellationToken = default) =>
-        _client.CallAsync<FriendsView>(HttpMethod.Get, "api/friends", null, null, cancellationToken);
+        _client.SendAsync<FriendsView>(HttpMethod.Get, "api/friends", null, null, cancellationToken);
 
     public Task<UserView> AddAsync(AddFriendRequest request, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<UserView>(HttpMethod.Post, "api/friends", request, null, cancellationToken);
+        _client.SendAsync<UserView>(HttpMethod.Post, "api/friends", request, null, cancellationToken);
 
     public Task RemoveAsync(string userId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Delete, $"api/friends/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Delete, $"api/friends/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
 
     public Task BlockAsync(string userId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Put, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Put, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
 
     public Task UnblockAsync(string userId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Delete, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Delete, $"api/blocks/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
 }
 
 /// <summary>Profiles (multi-profile): mine, and how another user appears to me.</summary>
@@ -34,29 +34,29 @@ public sealed class ProfilesClient
 
     /// <summary>How another user appears to the caller (the profile that user shows the caller).</summary>
     public Task<UserView> GetUserAsync(string userId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<UserView>(HttpMethod.Get, $"api/users/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
+        _client.SendAsync<UserView>(HttpMethod.Get, $"api/users/{Uri.EscapeDataString(userId)}", null, null, cancellationToken);
 
     public Task<ProfilesView> MineAsync(CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ProfilesView>(HttpMethod.Get, "api/profiles", null, null, cancellationToken);
+        _client.SendAsync<ProfilesView>(HttpMethod.Get, "api/profiles", null, null, cancellationToken);
 
     public Task<ProfileView> UpdateDefaultAsync(ProfileRequest request, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ProfileView>(HttpMethod.Put, "api/profiles/default", request, null, cancellationToken);
+        _client.SendAsync<ProfileView>(HttpMethod.Put, "api/profiles/default", request, null, cancellationToken);
 
     public Task<ProfileView> CreateAsync(ProfileRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ProfileView>(HttpMethod.Post, "api/profiles", request, requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<ProfileView>(HttpMethod.Post, "api/profiles", request, requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task<ProfileView> UpdateAsync(string profileId, ProfileRequest request, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ProfileView>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}", request, null, cancellationToken);
+        _client.SendAsync<ProfileView>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}", request, null, cancellationToken);
 
     public Task DeleteAsync(string profileId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}", null, null, cancellationToken);
 
     /// <summary>Shows <paramref name="profileId"/> to a friend, moving them from any other; "default" moves them back.</summary>
     public Task AssignAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Put, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
 
     public Task UnassignAsync(string profileId, string friendId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Delete, $"api/profiles/{Uri.EscapeDataString(profileId)}/friends/{Uri.EscapeDataString(friendId)}", null, null, cancellationToken);
 }
 
 /// <summary>Chats and their messages; every write carries a request id that stays the same across retries and sites.</summary>
@@ -67,37 +67,37 @@ public sealed class ChatClient
     internal ChatClient(HaetaeClient client) => _client = client;
 
     public Task<ChatView> CreateAsync(IReadOnlyList<string> memberIds, string? title = null, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ChatView>(HttpMethod.Post, "api/chats", new CreateChatRequest(memberIds, title), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<ChatView>(HttpMethod.Post, "api/chats", new CreateChatRequest(memberIds, title), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task<IReadOnlyList<ChatView>> ListAsync(CancellationToken cancellationToken = default) =>
-        _client.CallAsync<IReadOnlyList<ChatView>>(HttpMethod.Get, "api/chats", null, null, cancellationToken);
+        _client.SendAsync<IReadOnlyList<ChatView>>(HttpMethod.Get, "api/chats", null, null, cancellationToken);
 
     public Task<ChatView> GetAsync(string chatId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ChatView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}", null, null, cancellationToken);
+        _client.SendAsync<ChatView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}", null, null, cancellationToken);
 
     public Task<ChatView> InviteAsync(string chatId, IReadOnlyList<string> userIds, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ChatView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/members", new InviteRequest(userIds), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<ChatView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/members", new InviteRequest(userIds), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task LeaveAsync(string chatId, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<object>(HttpMethod.Delete, $"api/chats/{Uri.EscapeDataString(chatId)}/members/me", null, requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<object>(HttpMethod.Delete, $"api/chats/{Uri.EscapeDataString(chatId)}/members/me", null, requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task<MessageView> SendTextAsync(string chatId, string text, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(text, null), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(text, null), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task<MessageView> SendPhotoAsync(string chatId, string photoId, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(null, photoId), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<MessageView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/messages", new SendMessageRequest(null, photoId), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public Task<MessagePage> GetMessagesAsync(string chatId, long? after = null, long? before = null, int? limit = null, CancellationToken cancellationToken = default)
     {
         var query = string.Join("&", new[] { after is null ? null : $"after={after}", before is null ? null : $"before={before}", limit is null ? null : $"limit={limit}" }.OfType<string>());
-        return _client.CallAsync<MessagePage>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/messages{(query.Length > 0 ? "?" + query : "")}", null, null, cancellationToken);
+        return _client.SendAsync<MessagePage>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/messages{(query.Length > 0 ? "?" + query : "")}", null, null, cancellationToken);
     }
 
     public Task<ReceiptsView> MarkReadAsync(string chatId, long sequence, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ReceiptsView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/read", new ReadRequest(sequence), null, cancellationToken);
+        _client.SendAsync<ReceiptsView>(HttpMethod.Post, $"api/chats/{Uri.EscapeDataString(chatId)}/read", new ReadRequest(sequence), null, cancellationToken);
 
     public Task<ReceiptsView> GetReceiptsAsync(string chatId, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<ReceiptsView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/receipts", null, null, cancellationToken);
+        _client.SendAsync<ReceiptsView>(HttpMethod.Get, $"api/chats/{Uri.EscapeDataString(chatId)}/receipts", null, null, cancellationToken);
 }
 
 /// <summary>Photos, stored once per request id.</summary>
@@ -108,11 +108,11 @@ public sealed class PhotosClient
     internal PhotosClient(HaetaeClient client) => _client = client;
 
     public Task<PhotoView> UploadAsync(byte[] bytes, string contentType, string? requestId = null, CancellationToken cancellationToken = default) =>
-        _client.CallAsync<PhotoView>(HttpMethod.Post, "api/photos", new HaetaeClient.RawBody(bytes, contentType), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+        _client.SendAsync<PhotoView>(HttpMethod.Post, "api/photos", new HaetaeClient.RawBody(bytes, contentType), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
 
     public async Task<byte[]> GetAsync(string photoId, CancellationToken cancellationToken = default)
     {
-        using var response = await _client.CallRawAsync(HttpMethod.Get, $"api/photos/{Uri.EscapeDataString(photoId)}", cancellationToken);
+        using var response = await _client.SendWithFailoverAsync(HttpMethod.Get, $"api/photos/{Uri.EscapeDataString(photoId)}", null, null, cancellationToken);
         return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
+using Haetae.Platform.Hosting;
 using Haetae.Platform.Identity;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
@@ -36,7 +37,7 @@ public static partial class LoginProvider
     /// </summary>
     public static Task WaitForKeysAsync(HttpContext http, Func<Task> next)
     {
-        if (http.RequestServices.GetRequiredService<LoginKeyRing>().IsLoaded || http.Request.Path.StartsWithSegments("/healthz") || http.Request.Path.StartsWithSegments("/readyz"))
+        if (http.RequestServices.GetRequiredService<LoginKeyRing>().IsLoaded || HostingDefaults.IsHealth(http.Request.Path))
         {
             return next();
         }

@@ -97,13 +97,21 @@ public static class StoreRetry
     });
 
     /// <summary>Runs <paramref name="call"/> through <paramref name="pipeline"/>, which may look at how long ago it started.</summary>
-    public static async Task RunTimedAsync(ResiliencePipeline pipeline, Func<CancellationToken, ValueTask> call, CancellationToken cancellationToken)
+    public static async Task RunTimedAsync(ResiliencePipeline pipeline, Func<CancellationToken, ValueTask> call, CancellationToken cancellationToken) =>
+        await RunTimedAsync(pipeline, async ct =>
+        {
+            await call(ct);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Runs <paramref name="call"/> through <paramref name="pipeline"/>, which may look at how long ago it started.</summary>
+    public static async Task<T> RunTimedAsync<T>(ResiliencePipeline pipeline, Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(Started, TimeProvider.System.GetTimestamp());
         try
         {
-            await pipeline.ExecuteAsync(static (c, call) => call(c.CancellationToken), context, call);
+            return await pipeline.ExecuteAsync(static (c, call) => call(c.CancellationToken), context, call);
         }
         finally
         {
@@ -125,32 +133,28 @@ public static class StoreRetry
     /// A compare-and-set lost to another writer: read again and retry, 5 ms more each time up to 50 ms,
     /// at most <paramref name="attempts"/> times; then the conflict is the caller's.
     /// </summary>
-    public static ResiliencePipeline<Conflicted<T>> Conflicts<T>(int attempts) => new ResiliencePipelineBuilder<Conflicted<T>>()
-        .AddRetry(new RetryStrategyOptions<Conflicted<T>>
-        {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { Conflict: true } && !args.Context.CancellationToken.IsCancellationRequested),
-            MaxRetryAttempts = attempts,
-            BackoffType = DelayBackoffType.Linear,
-            Delay = TimeSpan.FromMilliseconds(5),
-            MaxDelay = TimeSpan.FromMilliseconds(50),
-            UseJitter = false,
-        })
-        .Build();
+    public static ResiliencePipeline<Conflicted<T>> Conflicts<T>(int attempts) => ConflictPipelines<T>.ByAttempts.GetOrAdd(attempts, static n =>
+        new ResiliencePipelineBuilder<Conflicted<T>>()
+            .AddRetry(new RetryStrategyOptions<Conflicted<T>>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { Conflict: true } && !args.Context.CancellationToken.IsCancellationRequested),
+                MaxRetryAttempts = n,
+                BackoffType = DelayBackoffType.Linear,
+                Delay = TimeSpan.FromMilliseconds(5),
+                MaxDelay = TimeSpan.FromMilliseconds(50),
+                UseJitter = false,
+            })
+            .Build());
+
+    /// <summary>Pipelines are built once per entry type and attempt count, not on every compare-and-set.</summary>
+    private static class ConflictPipelines<T>
+    {
+        public static readonly System.Collections.Concurrent.ConcurrentDictionary<int, ResiliencePipeline<Conflicted<T>>> ByAttempts = new();
+    }
 
     /// <summary>Runs <paramref name="call"/> through <see cref="ThroughElection"/>.</summary>
-    public static async Task<T> ThroughElectionAsync<T>(Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
-    {
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(Started, TimeProvider.System.GetTimestamp());
-        try
-        {
-            return await ThroughElection.ExecuteAsync(static (c, call) => call(c.CancellationToken), context, call);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
+    public static Task<T> ThroughElectionAsync<T>(Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken) =>
+        RunTimedAsync(ThroughElection, call, cancellationToken);
 
     /// <summary>Runs <paramref name="call"/> through <see cref="ThroughElection"/>.</summary>
     public static Task<T> ThroughElectionAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) =>
