@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Haetae.Client;
 using Haetae.Contracts;
 
@@ -96,12 +95,13 @@ internal sealed class ChatWorkload : IDrillWorkload
             {
                 histories[chatId] = await ReadAllAsync(members[0].Client, chatId, cancellationToken);
             }
-            catch (HaetaeApiException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+            catch (Exception e) when (e is HaetaeApiException or HaetaeUnavailableException)
             {
-                // The platform forgot the member's session, account or chat (a store that lost what it had
-                // acknowledged): everything acknowledged in the chat counts as lost.
+                // The platform refused a member its own chat (forgot the session, the account or the chat: a
+                // store that lost what it had acknowledged) or could not serve it: everything acknowledged in
+                // the chat counts as lost, and the chat as unreadable.
                 histories[chatId] = [];
-                unreadable.Add($"{chatId} ({(int)e.Status} for person {members[0].Index})");
+                unreadable.Add($"{chatId} ({(e is HaetaeApiException refused ? ((int)refused.Status).ToString(System.Globalization.CultureInfo.InvariantCulture) : "unavailable")} for person {members[0].Index})");
             }
         }
 
@@ -260,9 +260,10 @@ internal sealed class ChatWorkload : IDrillWorkload
         var all = new List<MessageView>();
         while (true)
         {
-            var page = await client.Chat.GetMessagesAsync(chatId, after: all.Count, limit: 200, cancellationToken: cancellationToken);
+            // After the last sequence read, not the count: a history with a hole must not be read twice.
+            var page = await client.Chat.GetMessagesAsync(chatId, after: all.Count == 0 ? 0 : all[^1].Sequence, limit: 200, cancellationToken: cancellationToken);
             all.AddRange(page.Messages);
-            if (page.Messages.Count == 0 || all.Count >= page.LastSequence)
+            if (page.Messages.Count == 0 || all[^1].Sequence >= page.LastSequence)
             {
                 return all;
             }
