@@ -316,6 +316,9 @@ function renderMessages() {
   const held = [...(state.messages.get(chatId)?.values() ?? [])].sort((a, b) => a.sequence - b.sequence);
   const chat = state.chats.get(chatId);
   const receipts = state.receipts.get(chatId) ?? new Map();
+  // Where the reader is: at the end (follow new messages) or further up (stay there).
+  const kept = list.scrollTop;
+  const atEnd = list.scrollHeight - kept - list.clientHeight < 40;
   list.replaceChildren();
   for (const message of held) {
     const item = document.createElement('li');
@@ -351,7 +354,9 @@ function renderMessages() {
       Object.assign(document.createElement('span'), { className: 'meta', textContent: t('notSent') }));
     list.append(item);
   }
-  list.lastElementChild?.scrollIntoView({ block: 'end' });
+  // Only the list scrolls, never the page: scrolling an item into view would move the whole page under a
+  // phone's reader (and under a finger on the send button) on every message and receipt.
+  list.scrollTop = atEnd ? list.scrollHeight : kept;
 }
 
 function photoElement(photoId, alt) {
