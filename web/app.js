@@ -316,9 +316,10 @@ function renderMessages() {
   const held = [...(state.messages.get(chatId)?.values() ?? [])].sort((a, b) => a.sequence - b.sequence);
   const chat = state.chats.get(chatId);
   const receipts = state.receipts.get(chatId) ?? new Map();
-  // Where the reader is: at the end (follow new messages) or further up (stay there).
+  // Where the reader is: at the end (follow new messages) or further up (stay there). A chat just opened starts at its end.
   const kept = list.scrollTop;
-  const atEnd = list.scrollHeight - kept - list.clientHeight < 40;
+  const atEnd = list.dataset.chat !== chatId || list.scrollHeight - kept - list.clientHeight < 40;
+  list.dataset.chat = chatId;
   list.replaceChildren();
   for (const message of held) {
     const item = document.createElement('li');

@@ -101,7 +101,8 @@ internal sealed class ChatWorkload : IDrillWorkload
                 // store that lost what it had acknowledged) or could not serve it: everything acknowledged in
                 // the chat counts as lost, and the chat as unreadable.
                 histories[chatId] = [];
-                unreadable.Add($"{chatId} ({(e is HaetaeApiException refused ? ((int)refused.Status).ToString(System.Globalization.CultureInfo.InvariantCulture) : "unavailable")} for person {members[0].Index})");
+                var answer = e is HaetaeApiException refused ? $"{(int)refused.Status}" : "unavailable";
+                unreadable.Add($"{chatId} ({answer} for person {members[0].Index})");
             }
         }
 

@@ -90,8 +90,11 @@ public sealed class FireDrillTests
 
     /// <summary>The one check of <paramref name="report"/> that <paramref name="which"/> picks; a report without it fails with its summary (a phase that failed says which, and why).</summary>
     private static PromiseCheck Check(DrillReport report, Func<PromiseCheck, bool> which) =>
-        report.Checks.Where(which).ToList() is [var check] ? check
-            : throw new Xunit.Sdk.XunitException($"the report has {report.Checks.Count(which)} such checks, not one:{Environment.NewLine}{DrillReportWriter.Summary(report)}");
+        report.Checks.Where(which).ToList() switch
+        {
+            [var check] => check,
+            var found => throw new Xunit.Sdk.XunitException($"the report has {found.Count} such checks, not one:{Environment.NewLine}{DrillReportWriter.Summary(report)}"),
+        };
 
     /// <summary>A short drill with power cuts (the power off for 3 s unless <paramref name="configure"/> says otherwise), then <paramref name="check"/>.</summary>
     private static Task PowerCutDrillAsync(Action<DrillOptions> configure, Action<DrillReport> check) =>
