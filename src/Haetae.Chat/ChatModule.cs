@@ -13,9 +13,10 @@ public sealed class ChatModule : IHaetaeModule
 
     public IReadOnlyList<Asset> Assets { get; } =
     [
-        .. Contracts.Assets.ChatStreams,
-        .. Contracts.Assets.Buckets.Where(b => b.Bucket is Contracts.Assets.SocialBucket or Contracts.Assets.ChatsBucket),
-        .. Contracts.Assets.ObjectStores.Where(o => o.Bucket == Contracts.Assets.MediaStore),
+        .. Enumerable.Range(0, Contracts.Assets.ChatShards).Select(s => new StreamAsset(Contracts.Assets.ChatStream(s), [$"chat.{s:D2}.>", $"members.{s:D2}.>"])),
+        new KvAsset(Contracts.Assets.SocialBucket, History: 1),
+        new KvAsset(Contracts.Assets.ChatsBucket, History: 1),
+        new ObjectStoreAsset(Contracts.Assets.MediaStore),
     ];
 
     public void AddServices(IServiceCollection services, IConfiguration configuration) => services.AddChat();

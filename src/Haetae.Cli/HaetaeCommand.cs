@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Haetae.Cluster;
 using Haetae.Drill;
+using Haetae.Modules;
 using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cli;
@@ -256,7 +257,7 @@ internal static class HaetaeCommand
     {
         var reply = await ControlClient.SendAsync(Path.Combine(root, "control.sock"), new ControlRequest("describe"), cancellationToken);
         using var monitoring = new MonitoringClient();
-        var status = await ClusterStatus.ReadAsync(reply.Platform!, monitoring, checkNodes: true, cancellationToken);
+        var status = await ClusterStatus.ReadAsync(reply.Platform!, monitoring, PlatformModules.Catalog, checkNodes: true, cancellationToken);
         await output.WriteAsync(StatusReport.Render(status));
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Haetae.Modules;
 using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster;
@@ -122,7 +123,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
         [.. Spec.Sites.Select(s => _sites[s.Name].Describe())]);
 
     public Task<ClusterStatus> ReadStatusAsync(CancellationToken cancellationToken) =>
-        ClusterStatus.ReadAsync(Describe(), _monitoring, _options.WithNodes, cancellationToken);
+        ClusterStatus.ReadAsync(Describe(), _monitoring, PlatformModules.Catalog, _options.WithNodes, cancellationToken);
 
     private async Task StartSiteAsync(SiteSpec spec)
     {
@@ -171,7 +172,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__User"] = PlatformSecrets.AppUser,
             ["Haetae__Nats__Password"] = Spec.Secrets.AppPassword,
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
-            ["Haetae__Login__AdminKey"] = Spec.Secrets.AdminKey,
+            ["Haetae__AdminKey"] = Spec.Secrets.AdminKey,
         };
         for (var i = 0; i < Spec.Sites.Count; i++)
         {

@@ -16,8 +16,8 @@ public sealed record KvAsset(string Bucket, int History, TimeSpan? MaxAge = null
 public sealed record ObjectStoreAsset(string Bucket) : Asset(Bucket, "OBJ_" + Bucket);
 
 /// <summary>
-/// The catalog of replicated assets. One place names every stream, bucket and object store, so that
-/// provisioning, status and rebuild all agree on what "fully replicated" means.
+/// The names and subjects of the replicated assets, shared by the services and their clients. Each
+/// service module declares the assets it keeps (IHaetaeModule.Assets); the platform's catalog is their union.
 /// </summary>
 public static class Assets
 {
@@ -96,24 +96,4 @@ public static class Assets
     /// devices of people added to a chat that they should follow it, without taking a chat sequence.
     /// </summary>
     public static string ChatMembersSubject(string chatId) => $"members.{Shards.Of(chatId, ChatShards):D2}.{chatId}";
-
-    public static IReadOnlyList<StreamAsset> ChatStreams { get; } =
-        [.. Enumerable.Range(0, ChatShards).Select(s => new StreamAsset(ChatStream(s), [$"chat.{s:D2}.>", $"members.{s:D2}.>"]))];
-
-    public static IReadOnlyList<KvAsset> Buckets { get; } =
-    [
-        new KvAsset(AccountsBucket, History: 1),
-        new KvAsset(SigningKeysBucket, History: 5),
-        new KvAsset(SessionsBucket, History: 1, MaxAge: SessionLifetime),
-        new KvAsset(SocialBucket, History: 1),
-        new KvAsset(ChatsBucket, History: 1),
-        new KvAsset(LoginClientsBucket, History: 1),
-        new KvAsset(LoginGrantsBucket, History: 1),
-        new KvAsset(LoginTokensBucket, History: 1, MaxAge: LoginTokenRetention),
-        new KvAsset(ConsoleBucket, History: 1),
-    ];
-
-    public static IReadOnlyList<ObjectStoreAsset> ObjectStores { get; } = [new ObjectStoreAsset(MediaStore)];
-
-    public static IReadOnlyList<Asset> All { get; } = [.. ChatStreams, .. Buckets, .. ObjectStores];
 }

@@ -1,14 +1,12 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
 using Haetae.Contracts;
 using Haetae.Platform.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -226,24 +224,5 @@ internal static class ClientAdminApi
             await registry.DeleteClientAsync(clientId, ct) ? Results.NoContent() : Results.Problem(statusCode: 404, title: "Not found", detail: $"no client '{clientId}'"));
         admin.MapPut("/scopes/{name}", async (string name, ScopeRegistration registration, ClientRegistry registry, CancellationToken ct) =>
             TypedResults.Ok(await registry.PutScopeAsync(name, registration, ct)));
-    }
-}
-
-/// <summary>Operators' calls (client administration, evacuation): a bearer admin key, compared in constant time.</summary>
-public static class AdminKey
-{
-    /// <summary>An endpoint filter: the call goes on only with the admin key (Haetae:Login:AdminKey); else 401.</summary>
-    public static async ValueTask<object?> RequireAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var options = context.HttpContext.RequestServices.GetRequiredService<LoginOptions>();
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
-        var given = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : "";
-        var allowed = options.AdminKey.Length > 0 && CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(options.AdminKey)));
-        return allowed
-            ? await next(context)
-            : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Admin key required", detail: options.AdminKey.Length == 0
-                ? "this node has no admin key configured (Haetae:Login:AdminKey), so it refuses every admin call"
-                : "send the operator's admin key as 'Authorization: Bearer KEY'");
     }
 }

@@ -1,5 +1,6 @@
 using Haetae.Contracts;
 using Haetae.Platform;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,9 +13,16 @@ public sealed class LoginModule : IHaetaeModule
     public string Name => "login";
 
     public IReadOnlyList<Asset> Assets { get; } =
-        [.. Contracts.Assets.Buckets.Where(b => b.Bucket is Contracts.Assets.LoginClientsBucket or Contracts.Assets.LoginGrantsBucket or Contracts.Assets.LoginTokensBucket)];
+    [
+        new KvAsset(Contracts.Assets.LoginClientsBucket, History: 1),
+        new KvAsset(Contracts.Assets.LoginGrantsBucket, History: 1),
+        new KvAsset(Contracts.Assets.LoginTokensBucket, History: 1, MaxAge: Contracts.Assets.LoginTokenRetention),
+    ];
 
     public void AddServices(IServiceCollection services, IConfiguration configuration) => services.AddLogin(configuration);
 
     public void MapEndpoints(IEndpointRouteBuilder app) => app.MapLogin();
+
+    /// <summary>Login requests (and OpenIddict's request filter, which sees every request) need the login keys.</summary>
+    public void UseMiddleware(IApplicationBuilder app) => app.Use(LoginProvider.WaitForKeysAsync);
 }

@@ -9,12 +9,6 @@ internal sealed class LoginOptions
     /// </summary>
     public string Issuer { get; set; } = "https://login.haetae.local/";
 
-    /// <summary>
-    /// The key the admin API (client registration) requires as a bearer token, at least 32 characters.
-    /// Empty (the default): the admin API refuses every call.
-    /// </summary>
-    public string AdminKey { get; set; } = "";
-
     /// <summary>How often a new signing (and encryption) key takes over. Default 30 days.</summary>
     public TimeSpan RotateKeysEvery { get; set; } = KeyRotationPolicy.Default.RotateEvery;
 
@@ -34,11 +28,6 @@ internal sealed class LoginOptions
         if (!Uri.TryCreate(Issuer, UriKind.Absolute, out var issuer) || issuer.Query.Length > 0 || issuer.Fragment.Length > 0)
         {
             throw new InvalidOperationException("Haetae:Login:Issuer must be an absolute URI without query or fragment.");
-        }
-
-        if (AdminKey.Length is > 0 and < 32)
-        {
-            throw new InvalidOperationException("Haetae:Login:AdminKey must be at least 32 characters (or empty to refuse every admin call).");
         }
 
         KeyPolicy.Validate();

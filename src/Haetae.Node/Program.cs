@@ -1,9 +1,6 @@
-using Haetae.Chat;
-using Haetae.Login;
+using Haetae.Modules;
 using Haetae.Node;
-using Haetae.Platform;
 using Haetae.Platform.Hosting;
-using Haetae.Platform.Identity;
 using Haetae.Platform.Store;
 
 // The node's own folder, not the caller's working directory, holds its appsettings.json.
@@ -16,12 +13,12 @@ nats.ClientName = $"node-{node.Site}";
 nats.Validate();
 
 // The services this node runs: each brings its assets, its services and its endpoints.
-IHaetaeModule[] modules = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule()];
+var modules = PlatformModules.All;
 
 builder.AddHaetaeDefaults();
 builder.Services.AddSingleton(node);
 builder.Services.AddHaetaeStore(nats);
-builder.Services.AddSingleton(AssetCatalog.Of(modules));
+builder.Services.AddSingleton(PlatformModules.Catalog);
 builder.Services.AddSingleton<SiteQuorum>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SiteQuorum>());
 // The web app, loaded from one site, calls the others when its site is gone: they allow its origin.
@@ -46,8 +43,11 @@ app.UseStatusCodePages();
 app.UseCors();
 app.UseDefaultFiles();
 app.UseStaticFiles();
-// Login requests (and OpenIddict's request filter, which sees every request) need the login keys.
-app.Use(LoginProvider.WaitForKeysAsync);
+foreach (var module in modules)
+{
+    module.UseMiddleware(app);
+}
+
 // A device that stops answering pings for 20 s is gone: its session ends and it resumes when it returns.
 app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(10), KeepAliveTimeout = TimeSpan.FromSeconds(20) });
 app.UseAuthentication();

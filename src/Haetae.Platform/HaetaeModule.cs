@@ -1,4 +1,5 @@
 using Haetae.Contracts;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,12 +22,33 @@ public interface IHaetaeModule
     void AddServices(IServiceCollection services, IConfiguration configuration);
 
     void MapEndpoints(IEndpointRouteBuilder app);
+
+    /// <summary>Middleware the module needs before authentication (most need none).</summary>
+    void UseMiddleware(IApplicationBuilder app)
+    {
+    }
 }
 
-/// <summary>The replicated assets of the modules a process runs: what provisioning creates.</summary>
-public sealed class AssetCatalog(IEnumerable<Asset> assets)
+/// <summary>
+/// The replicated assets of the platform's modules: what provisioning creates, and what status and a
+/// rebuild count before they call the platform fully replicated.
+/// </summary>
+public sealed class AssetCatalog
 {
-    public IReadOnlyList<Asset> All { get; } = [.. assets.DistinctBy(a => a.StreamName)];
+    private AssetCatalog(IReadOnlyList<Asset> all) => All = all;
 
-    public static AssetCatalog Of(IEnumerable<IHaetaeModule> modules) => new(modules.SelectMany(m => m.Assets));
+    public IReadOnlyList<Asset> All { get; }
+
+    /// <summary>The union of the modules' assets. Two modules may not keep one stream: each asset has one owner that decides its shape.</summary>
+    public static AssetCatalog Of(IEnumerable<IHaetaeModule> modules)
+    {
+        var owned = modules.SelectMany(m => m.Assets.Select(a => (Module: m.Name, Asset: a))).ToList();
+        var shared = owned.GroupBy(o => o.Asset.StreamName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (shared is not null)
+        {
+            throw new InvalidOperationException($"Modules {string.Join(" and ", shared.Select(o => o.Module))} both keep stream {shared.Key}: one module owns each asset.");
+        }
+
+        return new AssetCatalog([.. owned.Select(o => o.Asset)]);
+    }
 }

@@ -1,4 +1,6 @@
 using Haetae.Contracts;
+using Haetae.Modules;
+using Haetae.Platform;
 using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cluster.Tests;
@@ -14,17 +16,21 @@ public sealed class ClusterStatusTests
     /// <summary>Every asset led by pangyo, with the other two as caught-up followers.</summary>
     private static JetStreamReport Report(string server, Func<string, ReplicaReport>? replica = null) => new(
         new MetaCluster("haetae", "pangyo", 3),
-        [new AccountReport(NatsServerConfig.AppAccount, [.. Assets.All.Select(a => new StreamReport(
+        [new AccountReport(NatsServerConfig.AppAccount, [.. Catalog.All.Select(a => new StreamReport(
             a.StreamName,
             new StreamCluster("pangyo", [.. new[] { "chuncheon", "ansan" }.Select(r => replica?.Invoke(r) ?? new ReplicaReport(r, false, 0, 5_000_000))]),
             new StreamState(10, 10)))])]);
 
     private static readonly ServerHealth Ok = new(true, null);
 
+    private static readonly AssetCatalog Catalog = PlatformModules.Catalog;
+
+    private static ClusterStatus Compute(IReadOnlyList<SiteReading> readings) => ClusterStatus.Compute(readings, Catalog);
+
     [Fact]
     public void Three_healthy_sites_with_caught_up_replicas_are_fully_replicated()
     {
-        var status = ClusterStatus.Compute(
+        var status = Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
@@ -34,15 +40,15 @@ public sealed class ClusterStatusTests
         Assert.True(status.FullyReplicated);
         Assert.Equal("pangyo", status.MetaLeader);
         Assert.Equal(Assets.ChatShards, status.Sites[0].StreamLeaders);
-        Assert.Equal(Assets.Buckets.Count, status.Sites[0].KvLeaders);
-        Assert.Equal(Assets.ObjectStores.Count, status.Sites[0].ObjectStoreLeaders);
+        Assert.Equal(Catalog.All.OfType<KvAsset>().Count(), status.Sites[0].KvLeaders);
+        Assert.Equal(Catalog.All.OfType<ObjectStoreAsset>().Count(), status.Sites[0].ObjectStoreLeaders);
         Assert.Equal(0, status.Sites[1].StreamLeaders);
     }
 
     [Fact]
     public void A_server_whose_healthz_fails_is_behind_even_when_stream_info_says_current()
     {
-        var status = ClusterStatus.Compute(
+        var status = Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), new ServerHealth(false, "JetStream stream 'APP > CHAT_03' is not current"), true),
@@ -58,7 +64,7 @@ public sealed class ClusterStatusTests
     public void A_lagging_replica_seen_by_the_leader_is_behind()
     {
         var lagging = (string r) => new ReplicaReport(r, false, r == "ansan" ? 4200ul : 0, 5_000_000);
-        var status = ClusterStatus.Compute(
+        var status = Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo", lagging), Ok, true),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
@@ -66,7 +72,7 @@ public sealed class ClusterStatusTests
         ]);
 
         Assert.False(status.FullyReplicated);
-        Assert.Equal(Assets.All.Count, status.Behind.Count);
+        Assert.Equal(Catalog.All.Count, status.Behind.Count);
         Assert.All(status.Behind, b => Assert.Equal(("ansan", "4200 operations behind"), (b.Site, b.Reason)));
     }
 
@@ -75,7 +81,7 @@ public sealed class ClusterStatusTests
     {
         var inFlight = (string r) => new ReplicaReport(r, false, ClusterStatus.CaughtUpLag, 900_000_000);
         var offline = (string r) => new ReplicaReport(r, false, 0, r == "chuncheon" ? 4_000_000_000 : 5_000_000);
-        ClusterStatus Read(Func<string, ReplicaReport> replica) => ClusterStatus.Compute(
+        ClusterStatus Read(Func<string, ReplicaReport> replica) => Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo", replica), Ok, true),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
@@ -91,7 +97,7 @@ public sealed class ClusterStatusTests
     [Fact]
     public void A_burned_site_means_no_full_redundancy_and_its_assets_are_listed_missing_only_if_nobody_has_them()
     {
-        var status = ClusterStatus.Compute(
+        var status = Compute(
         [
             new SiteReading(Site("pangyo"), Report("pangyo"), Ok, true),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
@@ -107,7 +113,7 @@ public sealed class ClusterStatusTests
     [Fact]
     public void A_leader_whose_server_does_not_answer_means_an_election_is_under_way()
     {
-        var status = ClusterStatus.Compute(
+        var status = Compute(
         [
             new SiteReading(Site("pangyo", SiteState.Burned), null, null, false),
             new SiteReading(Site("chuncheon"), Report("chuncheon"), Ok, true),
@@ -115,7 +121,7 @@ public sealed class ClusterStatusTests
         ]);
 
         Assert.All(status.Assets, a => Assert.Null(a.Leader));
-        Assert.Equal(Assets.All.Count, status.Behind.Count(b => b.Reason == "no leader (election under way)" && b.Site == "pangyo"));
+        Assert.Equal(Catalog.All.Count, status.Behind.Count(b => b.Reason == "no leader (election under way)" && b.Site == "pangyo"));
         Assert.Equal(0, status.Sites[0].StreamLeaders);
     }
 
@@ -123,10 +129,10 @@ public sealed class ClusterStatusTests
     public void An_asset_no_server_reports_is_missing()
     {
         var partial = new JetStreamReport(new MetaCluster("haetae", "pangyo", 3), [new AccountReport(NatsServerConfig.AppAccount, [])]);
-        var status = ClusterStatus.Compute([.. PlatformSpec.DefaultSiteNames.Select(n => new SiteReading(Site(n), partial, Ok, true))]);
+        var status = Compute([.. PlatformSpec.DefaultSiteNames.Select(n => new SiteReading(Site(n), partial, Ok, true))]);
 
         Assert.False(status.FullyReplicated);
-        Assert.Equal(Assets.All.Select(a => a.StreamName).Order(StringComparer.Ordinal), status.MissingAssets);
+        Assert.Equal(Catalog.All.Select(a => a.StreamName).Order(StringComparer.Ordinal), status.MissingAssets);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using Haetae.Contracts;
+using Haetae.Modules;
 
 namespace Haetae.Cluster.Tests;
 
@@ -25,10 +26,11 @@ public sealed class ShardsTests
     [Fact]
     public void Catalog_names_each_backing_stream_once_with_three_replicas()
     {
-        Assert.Equal(Assets.All.Count, Assets.All.Select(a => a.StreamName).Distinct().Count());
-        Assert.Equal(Assets.ChatShards, Assets.ChatStreams.Count);
+        var all = PlatformModules.Catalog.All;
+        Assert.Equal(all.Count, all.Select(a => a.StreamName).Distinct().Count());
+        Assert.Equal(Assets.ChatShards, all.OfType<StreamAsset>().Count(a => a.Name.StartsWith("CHAT_", StringComparison.Ordinal)));
         Assert.Equal("CHAT_07", Assets.ChatStream(7));
-        Assert.Equal("KV_accounts", Assets.Buckets.Single(b => b.Bucket == Assets.AccountsBucket).StreamName);
+        Assert.Equal("KV_accounts", all.OfType<KvAsset>().Single(b => b.Bucket == Assets.AccountsBucket).StreamName);
         Assert.Equal(3, Assets.Replicas);
     }
 }

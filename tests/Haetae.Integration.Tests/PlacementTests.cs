@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Haetae.Cluster;
 using Haetae.Contracts;
+using Haetae.Modules;
 using Haetae.Platform.Store;
 using Haetae.Testing;
 using NATS.Client.Core;
@@ -29,7 +30,7 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
         var js = new NatsJSContext(connection);
         var siteNames = Cluster.Spec.Sites.Select(s => s.Name).ToHashSet();
 
-        foreach (var asset in Assets.All)
+        foreach (var asset in PlatformModules.Catalog.All)
         {
             var stream = await js.GetStreamAsync(asset.StreamName, cancellationToken: ct);
             var cluster = stream.Info.Cluster!;
@@ -50,8 +51,8 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
         Assert.True(status.FullyReplicated, string.Join("; ", status.Behind.Select(b => $"{b.Stream}@{b.Site}: {b.Reason}")));
         Assert.Contains(status.MetaLeader, Cluster.Spec.Sites.Select(s => s.Name));
         Assert.Empty(status.MissingAssets);
-        Assert.Equal(Assets.All.Count, status.Assets.Count);
-        Assert.Equal(Assets.All.Count, status.Sites.Sum(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders));
+        Assert.Equal(PlatformModules.Catalog.All.Count, status.Assets.Count);
+        Assert.Equal(PlatformModules.Catalog.All.Count, status.Sites.Sum(s => s.StreamLeaders + s.KvLeaders + s.ObjectStoreLeaders));
         Assert.All(status.Sites, site =>
         {
             Assert.True(site.Up);
@@ -84,11 +85,11 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
         var js = new NatsJSContext(connection);
         var before = await CreatedTimesAsync(js, ct);
 
-        await AssetProvisioner.ProvisionAsync(connection, ct);
+        await AssetProvisioner.ProvisionAsync(connection, PlatformModules.Catalog.All, ct);
 
         var after = await CreatedTimesAsync(js, ct);
         Assert.Equal(before, after);
-        Assert.Equal(Assets.All.Count, after.Count);
+        Assert.Equal(PlatformModules.Catalog.All.Count, after.Count);
     }
 
     [Fact]
@@ -165,7 +166,7 @@ public sealed class PlacementTests(SharedClusterFixture fixture)
     private static async Task<Dictionary<string, DateTimeOffset>> CreatedTimesAsync(NatsJSContext js, CancellationToken ct)
     {
         var times = new Dictionary<string, DateTimeOffset>();
-        foreach (var asset in Assets.All)
+        foreach (var asset in PlatformModules.Catalog.All)
         {
             var stream = await js.GetStreamAsync(asset.StreamName, cancellationToken: ct);
             times[asset.StreamName] = stream.Info.Created;

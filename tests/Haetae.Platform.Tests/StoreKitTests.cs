@@ -1,6 +1,6 @@
 using Haetae.Chat;
 using Haetae.Contracts;
-using Haetae.Login;
+using Haetae.Modules;
 using Haetae.Platform.Hosting;
 using Haetae.Platform.Identity;
 using Haetae.Platform.Store;
@@ -107,10 +107,15 @@ public sealed class StoreKitTests
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
     [Fact]
-    public void The_modules_together_keep_exactly_the_catalog()
+    public void The_catalog_is_every_modules_assets_and_no_two_modules_may_keep_one_stream()
     {
-        IHaetaeModule[] modules = [new IdentityModule(), new ChatModule(), new LoginModule()];
-        var provisioned = AssetCatalog.Of(modules).All.Select(a => a.StreamName).Append("KV_" + Assets.ConsoleBucket).Order(StringComparer.Ordinal);
-        Assert.Equal(Assets.All.Select(a => a.StreamName).Order(StringComparer.Ordinal), provisioned);
+        var catalog = PlatformModules.Catalog.All.Select(a => a.StreamName).ToList();
+        Assert.Equal(PlatformModules.All.Sum(m => m.Assets.Count), catalog.Count);
+        Assert.Equal(catalog.Count, catalog.Distinct(StringComparer.Ordinal).Count());
+        Assert.Contains("KV_" + Assets.ConsoleBucket, catalog);
+        Assert.Contains(Assets.ChatStream(Assets.ChatShards - 1), catalog);
+
+        var refused = Assert.Throws<InvalidOperationException>(() => AssetCatalog.Of([new IdentityModule(), new IdentityModule()]));
+        Assert.Contains("KV_" + Assets.AccountsBucket, refused.Message);
     }
 }

@@ -1,4 +1,5 @@
 using Haetae.Cluster;
+using Haetae.Modules;
 using Haetae.Platform.Store;
 using NATS.Client.Core;
 using Xunit;
@@ -69,7 +70,7 @@ public sealed class TestCluster : IAsyncDisposable
                 {
                     // Nodes provision the replicated assets; without them, the harness does what a node would.
                     await using var connection = await cluster.ConnectAsync();
-                    await AssetProvisioner.ProvisionAsync(connection, cancellationToken);
+                    await AssetProvisioner.ProvisionAsync(connection, PlatformModules.Catalog.All, cancellationToken);
                     await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromSeconds(60), cancellationToken);
                 }
             }

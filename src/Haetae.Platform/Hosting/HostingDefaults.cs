@@ -29,6 +29,7 @@ public static class HostingDefaults
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiProblemHandler>();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<RequestCounters>();
         services.AddHealthChecks();
 
         // As .NET's service defaults do: requests, outgoing calls and the runtime, exported only where a collector is named.

@@ -11,7 +11,11 @@ public sealed class IdentityModule : IHaetaeModule
     public string Name => "identity";
 
     public IReadOnlyList<Asset> Assets { get; } =
-        [.. Contracts.Assets.Buckets.Where(b => b.Bucket is Contracts.Assets.AccountsBucket or Contracts.Assets.SigningKeysBucket or Contracts.Assets.SessionsBucket)];
+    [
+        new KvAsset(Contracts.Assets.AccountsBucket, History: 1),
+        new KvAsset(Contracts.Assets.SigningKeysBucket, History: 5),
+        new KvAsset(Contracts.Assets.SessionsBucket, History: 1, MaxAge: Contracts.Assets.SessionLifetime),
+    ];
 
     public void AddServices(IServiceCollection services, IConfiguration configuration) => services.AddHaetaeIdentity();
 

@@ -87,7 +87,7 @@ public sealed record ClusterStatus(
     public static readonly TimeSpan SilentReplica = TimeSpan.FromSeconds(3);
 
     public static async Task<ClusterStatus> ReadAsync(
-        PlatformDescription platform, MonitoringClient monitoring, bool checkNodes, CancellationToken cancellationToken)
+        PlatformDescription platform, MonitoringClient monitoring, AssetCatalog catalog, bool checkNodes, CancellationToken cancellationToken)
     {
         var readings = await Task.WhenAll(platform.Sites.Select(async site =>
         {
@@ -97,11 +97,11 @@ public sealed record ClusterStatus(
             var info = monitoring.TryGetServerInfoAsync(site.Spec, cancellationToken);
             return new SiteReading(site, await jsz, await health, await ready, await info);
         }));
-        return Compute(readings);
+        return Compute(readings, catalog);
     }
 
-    /// <summary>The decision part of <see cref="ReadAsync"/>: from what each site's endpoints said to one status.</summary>
-    public static ClusterStatus Compute(IReadOnlyList<SiteReading> readings)
+    /// <summary>The decision part of <see cref="ReadAsync"/>: from what each site's endpoints said to one status (an asset of the catalog that no server holds is missing).</summary>
+    public static ClusterStatus Compute(IReadOnlyList<SiteReading> readings, AssetCatalog catalog)
     {
         var metaLeader = readings
             .Select(r => r.Jsz?.MetaCluster?.Leader)
@@ -156,7 +156,7 @@ public sealed record ClusterStatus(
             behind.Add(new LaggingReplica("*", reading.Site.Spec.Name, reading.Health!.Error ?? "not healthy"));
         }
 
-        var expected = Haetae.Contracts.Assets.All.Select(a => a.StreamName).ToHashSet(StringComparer.Ordinal);
+        var expected = catalog.All.Select(a => a.StreamName).ToHashSet(StringComparer.Ordinal);
         var missing = expected.Where(e => !views.ContainsKey(e)).Order(StringComparer.Ordinal).ToList();
 
         var sites = readings.Select(r =>

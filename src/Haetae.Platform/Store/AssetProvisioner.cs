@@ -8,8 +8,8 @@ using NATS.Client.ObjectStore;
 namespace Haetae.Platform.Store;
 
 /// <summary>
-/// Creates the replicated assets of <see cref="Assets.All"/>, or updates them to the catalog's
-/// configuration. Safe to run from every node at once and on every start: JetStream treats a create
+/// Creates the replicated assets of the modules' catalog (<see cref="AssetCatalog"/>), or updates them to
+/// their declared configuration. Safe to run from every node at once and on every start: JetStream treats a create
 /// with an identical configuration as a no-op.
 /// </summary>
 public static class AssetProvisioner
@@ -22,11 +22,11 @@ public static class AssetProvisioner
     /// </summary>
     public static readonly TimeSpan ApiTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>Provisions every asset of <paramref name="assets"/> (default: the whole catalog), all at once, each retried until it answers or cancelled.</summary>
-    public static async Task ProvisionAsync(NatsConnection connection, CancellationToken cancellationToken, IEnumerable<Asset>? assets = null)
+    /// <summary>Provisions every asset of <paramref name="assets"/>, all at once, each retried until it answers or cancelled.</summary>
+    public static async Task ProvisionAsync(NatsConnection connection, IEnumerable<Asset> assets, CancellationToken cancellationToken)
     {
         var js = new NatsJSContext(connection, new NatsJSOpts(connection.Opts, requestTimeout: ApiTimeout));
-        await Task.WhenAll((assets ?? Assets.All).Select(asset => ProvisionUntilAnsweredAsync(js, asset, cancellationToken)));
+        await Task.WhenAll(assets.Select(asset => ProvisionUntilAnsweredAsync(js, asset, cancellationToken)));
     }
 
     /// <summary>Provisions <paramref name="asset"/> through <see cref="StoreRetry.UntilPlaced"/> (see <see cref="ApiTimeout"/>).</summary>

@@ -30,7 +30,7 @@ public sealed partial class Provisioning(INatsConnection connection, INatsJSCont
                         // Ask with the short timeout first: before the meta leader is elected nothing answers, and
                         // the provisioning calls' long timeout would then delay readiness by that much.
                         await js.GetAccountInfoAsync(ct);
-                        await AssetProvisioner.ProvisionAsync((NatsConnection)connection, ct, catalog.All);
+                        await AssetProvisioner.ProvisionAsync((NatsConnection)connection, catalog.All, ct);
                     }
                     catch (Exception e) when (!ct.IsCancellationRequested)
                     {

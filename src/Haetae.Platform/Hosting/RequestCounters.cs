@@ -1,7 +1,9 @@
-namespace Haetae.Node;
+using Microsoft.AspNetCore.Http;
 
-/// <summary>Requests and server errors this node has answered, for the console's errors-over-time chart.</summary>
-internal sealed class RequestCounters
+namespace Haetae.Platform.Hosting;
+
+/// <summary>Requests and server errors this process has answered (the console's errors-over-time chart).</summary>
+public sealed class RequestCounters
 {
     private long _requests;
     private long _errors;

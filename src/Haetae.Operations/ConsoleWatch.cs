@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
 using Haetae.Contracts;
+using Haetae.Platform;
+using Haetae.Platform.Hosting;
 using Haetae.Platform.Monitoring;
 using Haetae.Platform.Store;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Haetae.Node;
+namespace Haetae.Operations;
 
 /// <summary>
 /// Reads every site's monitoring endpoints every two seconds (the same reading as `haetae status`),
@@ -11,7 +15,7 @@ namespace Haetae.Node;
 /// full redundancy in the replicated console bucket. Every node records what it sees; a transition
 /// already recorded by another node is not recorded twice.
 /// </summary>
-internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, ILogger<ConsoleWatch> logger) : BackgroundService
+internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, AssetCatalog catalog, ILogger<ConsoleWatch> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
     private readonly MonitoringClient _monitoring = new();
@@ -44,7 +48,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
         {
             try
             {
-                var status = await ClusterStatus.ReadAsync(Platform, _monitoring, checkNodes: true, stoppingToken);
+                var status = await ClusterStatus.ReadAsync(Platform, _monitoring, catalog, checkNodes: true, stoppingToken);
                 Latest = status;
                 LatestAt = DateTimeOffset.UtcNow;
                 await RecordTransitionsAsync(status, stoppingToken);
@@ -92,7 +96,18 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, IL
         _pending.Clear();
     }
 
-    public Task<IReadOnlyList<ConsoleEvent>> EventsAsync(CancellationToken cancellationToken) => _log.ReadAsync(cancellationToken);
+    /// <summary>The shared events, or none while the console bucket elects a leader (the page keeps the events it has).</summary>
+    public async Task<IReadOnlyList<ConsoleEvent>> TryReadEventsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _log.ReadAsync(cancellationToken);
+        }
+        catch (Exception e) when (StoreFailures.IsTransient(e))
+        {
+            return [];
+        }
+    }
 
     public override void Dispose()
     {
