@@ -1,6 +1,7 @@
 using Haetae.Contracts;
 using Haetae.Platform.Hosting;
 using Haetae.Platform.Identity;
+using Haetae.Platform.Realtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -24,6 +25,7 @@ public static partial class ChatApi
         services.AddHostedService(sp => sp.GetRequiredService<ProfileFeed>());
         services.AddSingleton<CursorWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<CursorWriter>());
+        services.AddSingleton(new DeviceHub<DeviceEvent>(DeviceSession.MaxPerUser));
         services.AddSingleton<ChatFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ChatFeed>());
         return services;
@@ -106,7 +108,7 @@ public static partial class ChatApi
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
 
-        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts, Profiles profiles) =>
+        user.Map("/realtime", async (HttpContext http, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Accounts accounts, Profiles profiles, TimeProvider time) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
             {
@@ -114,15 +116,23 @@ public static partial class ChatApi
             }
 
             var caller = Caller(http);
-            if (feed.DevicesOf(caller) >= DeviceSession.MaxPerUser)
+            var inbox = new DeviceQueue<DeviceEvent>(DeviceSession.MaxQueued);
+            if (!hub.TryConnect(caller, inbox))
             {
-                throw new ApiProblem(StatusCodes.Status429TooManyRequests, "Too many devices", $"at most {DeviceSession.MaxPerUser} connected devices per person and site");
+                throw new ApiProblem(StatusCodes.Status429TooManyRequests, "Too many devices", $"at most {hub.MaxPerUser} connected devices per person and site");
             }
 
-            var expires = long.TryParse(http.User.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : DateTimeOffset.UtcNow;
-            using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await new DeviceSession(caller, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires, socket, chats, messages, feed, cursors, accounts, profiles)
-                .RunAsync(http.RequestAborted);
+            try
+            {
+                var expires = long.TryParse(http.User.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : time.GetUtcNow();
+                using var webSocket = await http.WebSockets.AcceptWebSocketAsync();
+                using var socket = new DeviceSocket(webSocket, accounts, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires - time.GetUtcNow(), http.RequestAborted);
+                await new DeviceSession(caller, inbox, socket, chats, messages, hub, cursors, profiles).RunAsync();
+            }
+            finally
+            {
+                hub.Disconnect(caller, inbox);
+            }
         });
 
         user.MapPost("/photos", async (HttpContext http, Photos photos, CancellationToken ct) =>

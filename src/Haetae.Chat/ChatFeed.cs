@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Haetae.Contracts;
+using Haetae.Platform.Realtime;
 using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,46 +13,11 @@ namespace Haetae.Chat;
 /// <summary>
 /// The node's view of everything happening in every chat: one ordered consumer per chat shard (new
 /// messages, from whichever site they were written at) and a watch on the receipt cursors. It hands each
-/// event to the devices connected to this node that follow the chat. A feed that breaks (its server
+/// event to the devices connected to this node that follow the chat (the kit's <see cref="DeviceHub{TDevice}"/>). A feed that breaks (its server
 /// burned) starts again after the last message it saw; devices fill any gap themselves by sequence.
 /// </summary>
-internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, ILogger<ChatFeed> logger) : BackgroundService
+internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, DeviceHub<DeviceEvent> hub, ILogger<ChatFeed> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _followers = new();
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<DeviceSession, byte>> _devicesOfUser = new();
-
-    /// <summary>A device of <paramref name="userId"/> hears of chats it joins even before it follows them.</summary>
-    public void Connect(string userId, DeviceSession device) => _devicesOfUser.GetOrAdd(userId, _ => new()).TryAdd(device, 0);
-
-    public int DevicesOf(string userId) => _devicesOfUser.TryGetValue(userId, out var devices) ? devices.Count : 0;
-
-    /// <summary>The devices of <paramref name="userId"/> connected to this node.</summary>
-    public IEnumerable<DeviceSession> DevicesOfUser(string userId) => _devicesOfUser.TryGetValue(userId, out var devices) ? devices.Keys : [];
-
-    public void Disconnect(string userId, DeviceSession device, IEnumerable<string> chatIds)
-    {
-        if (_devicesOfUser.TryGetValue(userId, out var devices))
-        {
-            devices.TryRemove(device, out _);
-        }
-
-        foreach (var chatId in chatIds)
-        {
-            Unfollow(chatId, device);
-        }
-    }
-
-    public void Follow(string chatId, DeviceSession device) =>
-        _followers.GetOrAdd(chatId, _ => new()).TryAdd(device, 0);
-
-    public void Unfollow(string chatId, DeviceSession device)
-    {
-        if (_followers.TryGetValue(chatId, out var devices))
-        {
-            devices.TryRemove(device, out _);
-        }
-    }
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Assets.ChatShards).Select(s => FollowShardAsync(s, stoppingToken)).Append(FollowReceiptsAsync(stoppingToken)));
 
@@ -86,10 +51,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                         var added = JsonSerializer.Deserialize<MembersAdded>(msg.Data, HaetaeJson.Options);
                         foreach (var user in added?.UserIds ?? [])
                         {
-                            foreach (var device in _devicesOfUser.TryGetValue(user, out var own) ? own.Keys : [])
-                            {
-                                device.Offer(new DeviceEvent.Joined(added!));
-                            }
+                            hub.PublishToUser(user, new DeviceEvent.Joined(added!));
                         }
 
                         continue;
@@ -102,12 +64,12 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                     }
 
                     messages.Observe(message.ChatId, message.Sequence);
-                    var devices = new HashSet<DeviceSession>(_followers.TryGetValue(message.ChatId, out var following) ? following.Keys : []);
+                    var devices = new HashSet<DeviceQueue<DeviceEvent>>(hub.FollowersOf(message.ChatId));
                     if (message.Kind == MessageKind.Joined)
                     {
                         foreach (var user in message.UserIds ?? [])
                         {
-                            devices.UnionWith(_devicesOfUser.TryGetValue(user, out var own) ? own.Keys : []);
+                            devices.UnionWith(hub.DevicesOf(user));
                         }
                     }
 
@@ -186,13 +148,9 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
 
                 var parts = entry.Key.Split('.');
                 var cursor = JsonSerializer.Deserialize<Cursor>(entry.Value, HaetaeJson.Options);
-                if (parts.Length == 3 && cursor is not null && _followers.TryGetValue(parts[1], out var devices))
+                if (parts.Length == 3 && cursor is not null)
                 {
-                    var receipt = new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read);
-                    foreach (var device in devices.Keys)
-                    {
-                        device.Offer(new DeviceEvent.CursorMoved(receipt));
-                    }
+                    hub.Publish(parts[1], new DeviceEvent.CursorMoved(new ReceiptEvent(parts[1], parts[2], cursor.Delivered, cursor.Read)));
                 }
             }
         },

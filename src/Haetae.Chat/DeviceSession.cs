@@ -1,8 +1,7 @@
 using System.Net.WebSockets;
-using System.Text.Json;
 using System.Threading.Channels;
 using Haetae.Contracts;
-using Haetae.Platform.Identity;
+using Haetae.Platform.Realtime;
 
 namespace Haetae.Chat;
 
@@ -27,66 +26,54 @@ internal abstract record DeviceEvent
 }
 
 /// <summary>
-/// One connected device. It first catches up every chat from the sequence the device says it saw last,
-/// then forwards live events; per chat it sends each sequence once and in order, fetching any gap from
-/// the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
+/// One connected device, composed from the kit's realtime parts: it first catches up every chat from the
+/// sequence the device says it saw last (<see cref="ResumeCursor"/>), then forwards live events from its
+/// <see cref="DeviceQueue{TEvent}"/>; per chat it sends each sequence once and in order, fetching any gap
+/// from the store, so a device that reconnects anywhere misses nothing and sees nothing twice.
 /// </summary>
+/// <remarks>The endpoint registers the device's inbox with the hub before it accepts the socket (so a person
+/// with too many devices gets a 429, not a socket), and removes it when <see cref="RunAsync"/> ends.</remarks>
 internal sealed class DeviceSession(
-    string userId, string sessionId, DateTimeOffset expiresAt, WebSocket socket, Chats chats, Messages messages, ChatFeed feed, CursorWriter cursors, Accounts accounts, Profiles profiles)
+    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles)
 {
     /// <summary>Devices one person may have connected to one node.</summary>
     public const int MaxPerUser = 10;
 
-    /// <summary>A frame the device does not take within this time ends the session (it resumes when it reads again).</summary>
-    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(10);
-
     public const int MaxQueued = 10_000;
 
-
-    private readonly Channel<DeviceEvent> _events = Channel.CreateBounded<DeviceEvent>(new BoundedChannelOptions(MaxQueued) { SingleReader = true });
-    private readonly Dictionary<string, long> _lastSent = [];
+    private readonly ResumeCursor _cursor = new();
     private readonly Dictionary<string, UserView> _profilesSent = [];
 
-    /// <summary>Queues an event; a device too slow to keep up is disconnected, and catches up when it resumes.</summary>
-    public void Offer(DeviceEvent e)
+    public async Task RunAsync()
     {
-        if (!_events.Writer.TryWrite(e))
-        {
-            _events.Writer.TryComplete(new ChannelClosedException("the device fell too far behind"));
-        }
-    }
-
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var closing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var lifetime = expiresAt - DateTimeOffset.UtcNow;
-        closing.CancelAfter(lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero);
-        feed.Connect(userId, this);
-        _ = EndOnSignOutAsync(closing);
         try
         {
-            var resume = await ReadResumeAsync(closing.Token);
-            var receiving = DrainIncomingAsync(closing);
+            var resume = await socket.ReadFirstAsync<ResumeFrame>(f => f.Type == "resume", "a resume frame {\"type\":\"resume\",\"chats\":{...}}");
+            if (resume is null)
+            {
+                return;
+            }
+
+            var receiving = ReadUntilClosedAsync();
             // Follow every chat first, then catch up: a message that lands meanwhile is queued, not missed.
             // Only ids and sequences are needed here, not the chats' views (members, profiles, cursors).
-            var mine = await chats.MembershipsAsync(userId, closing.Token);
+            var mine = await chats.MembershipsAsync(userId, socket.Closing);
             foreach (var chat in mine)
             {
-                var last = await messages.LastSequenceAsync(chat.Id, closing.Token);
-                feed.Follow(chat.Id, this);
-                // A new device (no resume map) starts from now; one that lists its chats has not heard of those it leaves out.
-                _lastSent[chat.Id] = resume is null ? last : Math.Clamp(resume.GetValueOrDefault(chat.Id), 0, last);
+                var last = await messages.LastSequenceAsync(chat.Id, socket.Closing);
+                hub.Follow(chat.Id, inbox);
+                _cursor.Start(chat.Id, last, resume.Chats);
             }
 
             foreach (var chat in mine)
             {
-                await CatchUpAsync(chat.Id, await messages.LastSequenceAsync(chat.Id, closing.Token), closing.Token);
+                await CatchUpAsync(chat.Id, await messages.LastSequenceAsync(chat.Id, socket.Closing), socket.Closing);
             }
 
-            await SendAsync(new LiveFrame(new Dictionary<string, long>(_lastSent)), closing.Token);
-            await foreach (var e in _events.Reader.ReadAllAsync(closing.Token))
+            await SendAsync(new LiveFrame(new Dictionary<string, long>(_cursor.Positions)));
+            await foreach (var e in inbox.ReadAllAsync(socket.Closing))
             {
-                await HandleAsync(e, closing.Token);
+                await HandleAsync(e, socket.Closing);
             }
 
             await receiving;
@@ -97,50 +84,59 @@ internal sealed class DeviceSession(
         }
         finally
         {
-            feed.Disconnect(userId, this, _lastSent.Keys);
-            await closing.CancelAsync();
+            await socket.CloseAsync();
         }
+    }
+
+    private async Task ReadUntilClosedAsync()
+    {
+        await socket.ReadUntilClosedAsync();
+        inbox.Close();
     }
 
     private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)
     {
-        if (e is DeviceEvent.ProfileChanged { Owner: var owner })
+        switch (e)
         {
-            // Resolved for this device's own user, now; sent only when it differs from what this device last got.
-            if (await profiles.ViewAsync(owner, userId, cancellationToken) is { } view && _profilesSent.GetValueOrDefault(owner) != view)
-            {
-                await SendAsync(new ProfileFrame(view), cancellationToken);
-                _profilesSent[owner] = view;
-            }
+            case DeviceEvent.ProfileChanged { Owner: var owner }:
+                // Resolved for this device's own user, now; sent only when it differs from what this device last got.
+                if (await profiles.ViewAsync(owner, userId, cancellationToken) is { } view && _profilesSent.GetValueOrDefault(owner) != view)
+                {
+                    await SendAsync(new ProfileFrame(view));
+                    _profilesSent[owner] = view;
+                }
 
-            return;
+                return;
+
+            case DeviceEvent.Joined { Added: var added }:
+                if (!_cursor.Follows(added.ChatId) && added.UserIds.Contains(userId))
+                {
+                    // A chat started with this person while connected: follow it from its beginning.
+                    _cursor.StartAfter(added.ChatId, 0);
+                    hub.Follow(added.ChatId, inbox);
+                    await CatchUpAsync(added.ChatId, await messages.LastSequenceAsync(added.ChatId, cancellationToken), cancellationToken);
+                }
+
+                return;
+
+            case DeviceEvent.CursorMoved { Receipt: var receipt }:
+                if (_cursor.Follows(receipt.ChatId))
+                {
+                    await SendAsync(new ReceiptFrame(receipt));
+                }
+
+                return;
+
+            case DeviceEvent.NewMessage { Message: var message }:
+                await DeliverAsync(message, cancellationToken);
+                return;
         }
+    }
 
-        if (e is DeviceEvent.Joined { Added: var added })
-        {
-            if (!_lastSent.ContainsKey(added.ChatId) && added.UserIds.Contains(userId))
-            {
-                // A chat started with this person while connected: follow it from its beginning.
-                _lastSent[added.ChatId] = 0;
-                feed.Follow(added.ChatId, this);
-                await CatchUpAsync(added.ChatId, await messages.LastSequenceAsync(added.ChatId, cancellationToken), cancellationToken);
-            }
-
-            return;
-        }
-
-        if (e is DeviceEvent.CursorMoved { Receipt: var receipt })
-        {
-            if (_lastSent.ContainsKey(receipt.ChatId))
-            {
-                await SendAsync(new ReceiptFrame(receipt), cancellationToken);
-            }
-
-            return;
-        }
-
-        var message = ((DeviceEvent.NewMessage)e).Message;
-        if (!_lastSent.ContainsKey(message.ChatId))
+    private async Task DeliverAsync(MessageView message, CancellationToken cancellationToken)
+    {
+        var delivery = _cursor.Decide(message.ChatId, message.Sequence);
+        if (delivery == Delivery.NotFollowed)
         {
             // Invited to a chat while connected: follow it from the invitation on.
             if (message.Kind != MessageKind.Joined || !(message.UserIds ?? []).Contains(userId))
@@ -148,33 +144,34 @@ internal sealed class DeviceSession(
                 return;
             }
 
-            _lastSent[message.ChatId] = message.Sequence - 1;
-            feed.Follow(message.ChatId, this);
+            _cursor.StartAfter(message.ChatId, message.Sequence - 1);
+            hub.Follow(message.ChatId, inbox);
+            delivery = Delivery.Send;
         }
 
-        if (message.Sequence == _lastSent[message.ChatId] + 1)
+        if (delivery == Delivery.Send)
         {
             // The usual case: the next one, as the feed brought it; no need to read it back.
-            await SendAsync(new MessageFrame(message), cancellationToken);
-            _lastSent[message.ChatId] = message.Sequence;
+            await SendAsync(new MessageFrame(message));
+            _cursor.Sent(message.ChatId, message.Sequence);
             cursors.Advance(message.ChatId, userId, message.Sequence, 0);
         }
-        else
+        else if (delivery == Delivery.CatchUp)
         {
             await CatchUpAsync(message.ChatId, message.Sequence, cancellationToken);
         }
 
         if (message.Kind == MessageKind.Left && (message.UserIds ?? []).Contains(userId))
         {
-            feed.Unfollow(message.ChatId, this);
-            _lastSent.Remove(message.ChatId);
+            hub.Unfollow(message.ChatId, inbox);
+            _cursor.Stop(message.ChatId);
         }
     }
 
     /// <summary>Sends every message of the chat after the last one sent, up to <paramref name="upTo"/>.</summary>
     private async Task CatchUpAsync(string chatId, long upTo, CancellationToken cancellationToken)
     {
-        var sent = _lastSent[chatId];
+        var sent = _cursor.LastSent(chatId);
         while (sent < upTo)
         {
             var page = await messages.RangeAsync(chatId, sent + 1, Math.Min(upTo, sent + Messages.MaxPage), cancellationToken);
@@ -185,11 +182,11 @@ internal sealed class DeviceSession(
 
             foreach (var message in page)
             {
-                await SendAsync(new MessageFrame(message), cancellationToken);
+                await SendAsync(new MessageFrame(message));
             }
 
             sent = page[^1].Sequence;
-            _lastSent[chatId] = sent;
+            _cursor.Sent(chatId, sent);
         }
 
         if (sent > 0)
@@ -198,76 +195,6 @@ internal sealed class DeviceSession(
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, long>?> ReadResumeAsync(CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        var buffer = new byte[64 * 1024];
-        var result = await socket.ReceiveAsync(buffer, timeout.Token);
-        if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage)
-        {
-            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "the first frame must be a resume frame of at most 64 KiB", cancellationToken);
-            throw new OperationCanceledException();
-        }
-
-        try
-        {
-            var frame = JsonSerializer.Deserialize<ResumeFrame>(buffer.AsSpan(0, result.Count), HaetaeJson.Options);
-            return frame?.Type == "resume" ? frame.Chats : throw new JsonException("not a resume frame");
-        }
-        catch (JsonException)
-        {
-            await socket.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "the first frame must be {\"type\":\"resume\",\"chats\":{...}}", cancellationToken);
-            throw new OperationCanceledException();
-        }
-    }
-
-    /// <summary>The device sends nothing after resuming; reading notices when it closes.</summary>
-    private async Task DrainIncomingAsync(CancellationTokenSource closing)
-    {
-        var buffer = new byte[4096];
-        try
-        {
-            while (socket.State == WebSocketState.Open)
-            {
-                var result = await socket.ReceiveAsync(buffer, closing.Token);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
-        {
-        }
-
-        _events.Writer.TryComplete();
-        await closing.CancelAsync();
-    }
-
-    private async Task SendAsync(RealtimeFrame frame, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(SendTimeout);
-        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes<RealtimeFrame>(frame, HaetaeJson.Options), WebSocketMessageType.Text, true, timeout.Token);
-    }
-
-    /// <summary>A signed-out session loses its open sockets too (checked against the node's cache of sign-outs).</summary>
-    private async Task EndOnSignOutAsync(CancellationTokenSource closing)
-    {
-        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(2));
-        try
-        {
-            while (await tick.WaitForNextTickAsync(closing.Token))
-            {
-                if (await accounts.IsRevokedAsync(sessionId, closing.Token))
-                {
-                    await closing.CancelAsync();
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or NATS.Client.Core.NatsException or TimeoutException)
-        {
-        }
-    }
+    /// <summary>Frames go out as <see cref="RealtimeFrame"/>, so that each carries its type.</summary>
+    private Task SendAsync(RealtimeFrame frame) => socket.SendAsync(frame);
 }

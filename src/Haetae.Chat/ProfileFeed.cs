@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Haetae.Contracts;
+using Haetae.Platform.Realtime;
 using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace Haetae.Chat;
 /// own user sees, so a push carries nothing computed for anyone else. A watch that breaks resumes after the
 /// last change it saw.
 /// </summary>
-internal sealed partial class ProfileFeed(Buckets buckets, ChatFeed feed, ILogger<ProfileFeed> logger) : BackgroundService
+internal sealed partial class ProfileFeed(Buckets buckets, DeviceHub<DeviceEvent> hub, ILogger<ProfileFeed> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _lastFriends = new();
 
@@ -61,10 +62,7 @@ internal sealed partial class ProfileFeed(Buckets buckets, ChatFeed feed, ILogge
         _lastFriends[owner] = friends;
         foreach (var viewer in friends.Union(before))
         {
-            foreach (var device in feed.DevicesOfUser(viewer))
-            {
-                device.Offer(new DeviceEvent.ProfileChanged(owner));
-            }
+            hub.PublishToUser(viewer, new DeviceEvent.ProfileChanged(owner));
         }
     }
 

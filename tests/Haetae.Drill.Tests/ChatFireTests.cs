@@ -13,11 +13,8 @@ public sealed class ChatFireTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct);
-        var (alice, _) = await ChatTestUsers.NewAsync(cluster, 0, "Alice", ct);
-        var (bob, bobUser) = await ChatTestUsers.NewAsync(cluster, 1, "Bob", ct);
-        using var a = alice;
-        using var b = bob;
-        var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        using var people = await Scenario.On(cluster).Person("Alice", 0).Person("Bob", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, bob, chat) = (people["Alice"].Client, people["Bob"].Client, people.Chats[0]);
 
         // Burn the site that leads the chat's shard, with Alice's client starting there.
         await using var connection = await cluster.ConnectAsync();

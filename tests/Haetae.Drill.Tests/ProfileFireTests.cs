@@ -17,11 +17,8 @@ public sealed class ProfileFireTests
         await using var connection = await cluster.ConnectAsync();
         var socialLeader = (await new NatsJSContext(connection).GetStreamAsync($"KV_{Assets.SocialBucket}", cancellationToken: ct)).Info.Cluster!.Leader!;
         var burned = cluster.Spec.Sites.ToList().FindIndex(s => s.Name == socialLeader);
-        var (owner, ownerUser) = await ChatTestUsers.NewAsync(cluster, (burned + 1) % 3, "Owner", ct);
-        var (friend, friendUser) = await ChatTestUsers.NewAsync(cluster, burned, "Friend", ct);
-        using var o = owner;
-        using var f = friend;
-        await owner.Friends.AddAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
+        using var people = await Scenario.On(cluster).Person("Owner", (burned + 1) % 3).Person("Friend", burned).Friends("Owner", "Friend").BuildAsync(ct);
+        var ((owner, ownerUser), (friend, friendUser)) = (people["Owner"], people["Friend"]);
         var first = await owner.Profiles.CreateAsync(new ProfileRequest("First hidden", null, null), cancellationToken: ct);
         var second = await owner.Profiles.CreateAsync(new ProfileRequest("Second hidden", null, null), cancellationToken: ct);
         await owner.Profiles.AssignAsync(first.Id, friendUser.Id, ct);

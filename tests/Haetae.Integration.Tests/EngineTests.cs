@@ -24,7 +24,7 @@ public sealed class EngineTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         const int races = 300;
-        await using var sites = await OneConnectionPerSiteAsync();
+        await using var sites = await Cluster.ConnectEachSiteAsync();
         var stores = await Task.WhenAll(sites.Connections.Select(c => new NatsKVContext(new NatsJSContext(c)).GetStoreAsync(Assets.ChatsBucket, ct).AsTask()));
         var run = Guid.NewGuid().ToString("N");
         var doubled = new List<int>();
@@ -68,7 +68,7 @@ public sealed class EngineTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         const int rounds = 20;
-        await using var sites = await OneConnectionPerSiteAsync();
+        await using var sites = await Cluster.ConnectEachSiteAsync();
         var contexts = sites.Connections.Select(c => new NatsJSContext(c, new NatsJSOpts(c.Opts, requestTimeout: AssetProvisioner.ApiTimeout))).ToList();
         var run = Guid.NewGuid().ToString("N")[..8];
         for (var round = 0; round < rounds; round++)
@@ -82,21 +82,6 @@ public sealed class EngineTests(SharedClusterFixture fixture)
             var info = (await contexts[0].GetStreamAsync(asset.Name, cancellationToken: ct)).Info;
             Assert.Equal(Assets.Replicas, info.Config.NumReplicas);
             await contexts[0].DeleteStreamAsync(asset.Name, ct);
-        }
-    }
-
-    /// <summary>A connection to each site's own server only, so that each writer really is at another site.</summary>
-    private async Task<SiteConnections> OneConnectionPerSiteAsync() =>
-        new(await Task.WhenAll(Cluster.Spec.Sites.Select(s => Cluster.ConnectAsync(s.Name, onlyLocal: true))));
-
-    private sealed record SiteConnections(IReadOnlyList<NATS.Client.Core.NatsConnection> Connections) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var connection in Connections)
-            {
-                await connection.DisposeAsync();
-            }
         }
     }
 }

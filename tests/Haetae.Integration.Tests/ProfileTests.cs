@@ -71,9 +71,8 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
     public async Task Moving_unassigning_deleting_and_unfriending_show_the_right_profile_next()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(2, ct);
-        using var o = owner;
-        using var f = friend;
+        using var people = await Scenario.On(Cluster).Person("Owner", 0).Person("Friend", 2).Friends("Owner", "Friend").BuildAsync(ct);
+        var ((owner, ownerUser), (friend, friendUser)) = (people["Owner"], people["Friend"]);
         var first = await owner.Profiles.CreateAsync(new ProfileRequest("First", null, null), cancellationToken: ct);
         var second = await owner.Profiles.CreateAsync(new ProfileRequest("Second", null, null), cancellationToken: ct);
         async Task<string> SeenAsync() => (await friend.Profiles.GetUserAsync(ownerUser.Id, ct)).DisplayName;
@@ -114,9 +113,8 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
     public async Task A_change_is_pushed_to_every_connected_device_of_the_viewer_at_every_site()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
-        using var o = owner;
-        using var f = friend;
+        using var people = await Scenario.On(Cluster).Person("Owner", 0).Person("Friend", 1).Friends("Owner", "Friend").BuildAsync(ct);
+        var ((owner, ownerUser), (friend, friendUser)) = (people["Owner"], people["Friend"]);
         var secret = await owner.Profiles.CreateAsync(new ProfileRequest("Close friends only", null, null), cancellationToken: ct);
 
         using var tabletClient = ChatTestUsers.ClientAt(Cluster, 2);
@@ -149,9 +147,8 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
     public async Task An_assignment_that_cannot_be_read_shows_the_default_profile()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
-        using var o = owner;
-        using var f = friend;
+        using var people = await Scenario.On(Cluster).Person("Owner", 0).Person("Friend", 1).Friends("Owner", "Friend").BuildAsync(ct);
+        var ((owner, ownerUser), (friend, friendUser)) = (people["Owner"], people["Friend"]);
         var hidden = await owner.Profiles.CreateAsync(new ProfileRequest("Hidden", null, null), cancellationToken: ct);
         await owner.Profiles.AssignAsync(hidden.Id, friendUser.Id, ct);
         Assert.Equal("Hidden", (await friend.Profiles.GetUserAsync(ownerUser.Id, ct)).DisplayName);
@@ -178,11 +175,9 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
     public async Task Bad_profile_requests_get_a_4xx_and_change_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (owner, ownerUser, friend, friendUser) = await OwnerWithFriendAsync(1, ct);
-        var (other, _) = await ChatTestUsers.NewAsync(Cluster, 2, "Other", ct);
-        using var o = owner;
-        using var f = friend;
-        using var x = other;
+        using var people = await Scenario.On(Cluster).Person("Owner", 0).Person("Friend", 1).Person("Other", 2).Friends("Owner", "Friend").BuildAsync(ct);
+        var ((owner, ownerUser), (friend, friendUser)) = (people["Owner"], people["Friend"]);
+        var other = people["Other"].Client;
         var p1 = await owner.Profiles.CreateAsync(new ProfileRequest("One", null, null), cancellationToken: ct);
         var theirPhoto = await other.Photos.UploadAsync([1, 2, 3], "image/png", cancellationToken: ct);
         var before = await owner.Profiles.MineAsync(ct);
@@ -219,14 +214,5 @@ public sealed class ProfileTests(SharedClusterFixture fixture)
         Assert.Equal(before.Default.FriendIds, after.Default.FriendIds);
         Assert.Equal(["One", "Two", "Three"], after.Extras.Select(p => p.DisplayName));
         Assert.Equal("Owner", (await friend.Profiles.GetUserAsync(ownerUser.Id, ct)).DisplayName);
-    }
-
-    /// <summary>"Owner" at site 0, who has added "Friend", whose client starts at <paramref name="friendSite"/>.</summary>
-    private async Task<(HaetaeClient Owner, UserView OwnerUser, HaetaeClient Friend, UserView FriendUser)> OwnerWithFriendAsync(int friendSite, CancellationToken ct)
-    {
-        var (owner, ownerUser) = await ChatTestUsers.NewAsync(Cluster, 0, "Owner", ct);
-        var (friend, friendUser) = await ChatTestUsers.NewAsync(Cluster, friendSite, "Friend", ct);
-        await owner.Friends.AddAsync(new AddFriendRequest(friendUser.Id, null, null), ct);
-        return (owner, ownerUser, friend, friendUser);
     }
 }

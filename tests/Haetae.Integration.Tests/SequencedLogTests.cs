@@ -17,7 +17,8 @@ public sealed class SequencedLogTests(SharedClusterFixture fixture)
         var ct = TestContext.Current.CancellationToken;
         var run = Guid.NewGuid().ToString("N")[..12];
         var stream = $"SEQTEST_{run}";
-        var connections = await Task.WhenAll(fixture.Cluster.Spec.Sites.Select(s => fixture.Cluster.ConnectAsync(s.Name, onlyLocal: true)));
+        await using var sites = await fixture.Cluster.ConnectEachSiteAsync();
+        var connections = sites.Connections;
         try
         {
             await AssetProvisioner.ProvisionUntilAnsweredAsync(new NatsJSContext(connections[0]), new StreamAsset(stream, [$"seqtest{run}.>"]), ct);
@@ -52,10 +53,6 @@ public sealed class SequencedLogTests(SharedClusterFixture fixture)
         finally
         {
             await new NatsJSContext(connections[0]).DeleteStreamAsync(stream, ct);
-            foreach (var c in connections)
-            {
-                await c.DisposeAsync();
-            }
         }
     }
 }

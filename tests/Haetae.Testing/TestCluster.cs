@@ -104,6 +104,10 @@ public sealed class TestCluster : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>One connection to each site's own server only (in site order), so that each writer really is at another site.</summary>
+    public async Task<SiteConnections> ConnectEachSiteAsync() =>
+        new(await Task.WhenAll(Spec.Sites.Select(s => ConnectAsync(s.Name, onlyLocal: true))));
+
     /// <summary>A connection to the system account (server management), for tests of what only it may do.</summary>
     public async Task<NatsConnection> ConnectSystemAsync()
     {
@@ -167,6 +171,22 @@ public sealed class SharedClusterFixture : IAsyncLifetime
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One connection per site (see <see cref="TestCluster.ConnectEachSiteAsync"/>), closed together.</summary>
+public sealed class SiteConnections(IReadOnlyList<NatsConnection> connections) : IAsyncDisposable
+{
+    public IReadOnlyList<NatsConnection> Connections { get; } = connections;
+
+    public NatsConnection this[int site] => Connections[site];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in Connections)
+        {
+            await connection.DisposeAsync();
         }
     }
 }
