@@ -1,8 +1,9 @@
 // Haetae web app: plain JavaScript, no build step, no server-side session. It knows every site, moves
 // to the next one by itself when a call fails or the realtime socket drops, resumes by chat sequence,
 // and keeps what is typed (drafts) and what is being sent (the outbox, with its request ids) in
-// localStorage, and the outbox's photos in IndexedDB, until the platform has acknowledged it.
-'use strict';
+// localStorage, and the outbox's photos in IndexedDB, until the platform has acknowledged it. Calls go
+// through the shared transport (core/transport.js), as the console's do.
+import { ApiError, Transport, requestId } from './core/transport.js';
 
 const T = {
   en: {
@@ -70,8 +71,6 @@ const photoOutbox = {
 
 const state = {
   lang: store.get('lang', (navigator.language || 'ko').startsWith('ko') ? 'ko' : 'en'),
-  sites: [],            // [{ name, url }], the site this page came from first
-  site: 0,              // index of the site calls go to now
   token: store.get('token', null),
   me: null,             // UserView
   chats: new Map(),     // chat id -> ChatView
@@ -87,54 +86,21 @@ const state = {
 };
 
 const t = (key) => T[state.lang][key] ?? T.en[key] ?? key;
-const requestId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`).replaceAll('-', '').slice(0, 32);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A refusal in the page's language; in English the node's own detail says more.
-class ApiError extends Error {
-  constructor(status, problem) {
-    const key = status >= 500 ? 'e5xx' : `e${status}`;
-    super(state.lang === 'en' && problem?.detail ? problem.detail : T[state.lang][key] ?? problem?.detail ?? problem?.title ?? `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-// One call to the platform: the current site first, then the others. A connection failure, a time-out
-// or a 5xx moves on (with the same request id, so a retried write is stored once); a 4xx is an answer.
-async function api(method, path, body, { id, raw, contentType } = {}) {
-  let lastError = null;
-  for (let attempt = 0; attempt < state.sites.length * 3; attempt++) {
-    const index = (state.site + attempt) % state.sites.length;
-    const site = state.sites[index];
-    const headers = {};
-    if (state.token) headers.Authorization = `Bearer ${state.token.accessToken}`;
-    if (id) headers['Haetae-Request-Id'] = id;
-    if (body !== undefined && !raw) headers['Content-Type'] = 'application/json';
-    if (raw) headers['Content-Type'] = contentType;
-    try {
-      const response = await fetch(`${site.url}${path}`, {
-        method, headers, body: raw ? body : body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(8000),
-      });
-      if (response.status >= 500) { lastError = new ApiError(response.status, null); throw lastError; }
-      if (index !== state.site) { state.site = index; showSite(); }
-      if (response.status === 401 && state.token) { signOut(); throw new ApiError(401, null); }
-      const type = response.headers.get('content-type') || '';
-      const payload = type.includes('json') ? await response.json() : response.status === 204 ? null : await response.blob();
-      if (!response.ok) throw new ApiError(response.status, payload);
-      return payload;
-    } catch (error) {
-      if (error instanceof ApiError && error.status < 500) throw error;
-      lastError = error;
-      if (attempt % state.sites.length === state.sites.length - 1) await sleep(500);
-    }
-  }
-  throw lastError ?? new Error('no site answered');
-}
+const describe = (status, problem) => {
+  const key = status >= 500 ? 'e5xx' : `e${status}`;
+  return state.lang === 'en' && problem?.detail ? problem.detail : T[state.lang][key] ?? problem?.detail ?? problem?.title ?? `HTTP ${status}`;
+};
+const transport = new Transport({ storageKey: 'haetae.sites', describe });
+transport.token = state.token?.accessToken ?? null;
+transport.onSiteChange = () => showSite();
+transport.onUnauthorized = () => signOut();
+const api = (method, path, body, options) => transport.send(method, path, body, options);
 
 function showSite() {
-  const site = state.sites[state.site];
+  const site = transport.current;
   $('site').textContent = site ? `${t('connected')} ${site.name}` : '';
   $('site').dataset.site = site?.name ?? '';
 }
@@ -161,6 +127,7 @@ function loginFields(value) {
 async function signIn(login, password) {
   const token = await api('POST', '/api/sessions', { login, password });
   state.token = token;
+  transport.token = token.accessToken;
   store.set('token', token);
   await start();
 }
@@ -168,9 +135,10 @@ async function signIn(login, password) {
 function signOut() {
   const token = state.token;
   state.token = null;
+  transport.token = null;
   store.drop('token');
   state.socket?.close();
-  if (token) fetch(`${state.sites[state.site].url}/api/sessions/current`, { method: 'DELETE', headers: { Authorization: `Bearer ${token.accessToken}` } }).catch(() => {});
+  if (token) fetch(`${transport.current.url}/api/sessions/current`, { method: 'DELETE', headers: { Authorization: `Bearer ${token.accessToken}` } }).catch(() => {});
   location.reload();
 }
 
@@ -413,7 +381,7 @@ async function flushOutbox() {
           const blob = next.photo.data
             ? new Blob([Uint8Array.from(atob(next.photo.data), (c) => c.charCodeAt(0))], { type: next.photo.type })
             : await photoOutbox.get(next.id);
-          if (!blob) throw new ApiError(400, { detail: 'the photo is no longer on this device' });
+          if (!blob) throw new ApiError(400, null, t('photoNotKept'));
           photoId = (await api('POST', '/api/photos', blob, { id: `${next.id}p`, raw: true, contentType: next.photo.type })).id;
           store.set('outbox', store.get('outbox', []).map((o) => (o.id === next.id ? { ...o, photoId, photo: undefined } : o)));
           photoOutbox.drop(next.id);
@@ -473,7 +441,7 @@ async function send(event) {
 
 function connect() {
   if (!state.token) return;
-  const site = state.sites[state.site];
+  const site = transport.current;
   const url = `${site.url.replace(/^http/, 'ws')}/api/realtime?access_token=${encodeURIComponent(state.token.accessToken)}`;
   let socket;
   try { socket = new WebSocket(url); } catch { return reconnect(); }
@@ -492,9 +460,8 @@ async function reconnect() {
   reconnecting = true;
   $('site').textContent = t('reconnecting');
   await sleep(300);
-  state.site = (state.site + 1) % state.sites.length;
   reconnecting = false;
-  showSite();
+  transport.next();
   connect();
   // Anything the old socket did not deliver comes with the resume; the open chat also re-reads its history.
   if (state.open) catchUp(state.open).then(renderMessages).catch(() => {});
@@ -659,17 +626,7 @@ async function applyLimits() {
 }
 
 async function boot() {
-  const known = store.get('sites', []);
-  try {
-    const here = await (await fetch('/api/sites', { signal: AbortSignal.timeout(5000) })).json();
-    const sites = here.sites.length > 0 ? here.sites : [{ name: here.site, url: location.origin }];
-    // The site the page came from first, then the others in their order.
-    const index = Math.max(0, sites.findIndex((s) => s.url === location.origin));
-    state.sites = [...sites.slice(index), ...sites.slice(0, index)];
-    store.set('sites', state.sites);
-  } catch {
-    state.sites = known.length > 0 ? known : [{ name: location.host, url: location.origin }];
-  }
+  await transport.discover();
   await applyLimits();
   translate();
   $('lang').addEventListener('click', () => { state.lang = state.lang === 'ko' ? 'en' : 'ko'; store.set('lang', state.lang); translate(); });

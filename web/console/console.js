@@ -1,28 +1,14 @@
 // The operations console: polls /api/console at whichever site answers (the one it was loaded from
 // first), draws the sites on a map of Korea, leaders, lag, a live chart and the fires seen so far.
-'use strict';
+// Calls go through the web app's transport (failover to the next site), one quick round per poll.
+import { Transport } from '../core/transport.js';
 
 const $ = (id) => document.getElementById(id);
 // Where the local sites stand on the map (viewBox 300x360): Pangyo, Chuncheon, Ansan.
 const PLACES = { pangyo: [150, 124, 'start'], chuncheon: [180, 84, 'start'], ansan: [104, 140, 'end'] };
 const history = []; // { at, messages, errors }
-let sites = [];
-let current = 0;
+const transport = new Transport({ storageKey: 'haetae.console.sites', timeoutMs: 4000, rounds: 1 });
 let lastView = null;
-
-async function call(path, options = {}) {
-  for (let attempt = 0; attempt < Math.max(1, sites.length); attempt++) {
-    const index = (current + attempt) % Math.max(1, sites.length);
-    const base = sites[index]?.url ?? '';
-    try {
-      const response = await fetch(`${base}${path}`, { ...options, signal: AbortSignal.timeout(4000) });
-      if (response.status >= 500) continue;
-      current = index;
-      return response;
-    } catch { /* the next site */ }
-  }
-  throw new Error('no site answered');
-}
 
 function place(name, i) {
   return PLACES[name] ?? [110 + (i * 60) % 120, 250 + Math.floor(i / 3) * 30, 'start'];
@@ -136,8 +122,7 @@ function confirmAction(action, site) {
   dialog.onclose = async () => {
     if (dialog.returnValue !== 'ok') return;
     try {
-      const response = await call(`/api/console/sites/${encodeURIComponent(site)}/${action}`, { method: 'POST' });
-      if (!response.ok) $('redundancy').textContent = `${action} refused: HTTP ${response.status}`;
+      await transport.send('POST', `/api/console/sites/${encodeURIComponent(site)}/${action}`);
     } catch (error) {
       $('redundancy').textContent = `${action}: ${error.message}`;
     }
@@ -147,8 +132,7 @@ function confirmAction(action, site) {
 
 async function poll() {
   try {
-    const view = await (await call('/api/console')).json();
-    render(view);
+    render(await transport.send('GET', '/api/console'));
   } catch {
     $('site').textContent = 'No site answers · 응답하는 데이터센터 없음';
   }
@@ -156,15 +140,7 @@ async function poll() {
 }
 
 async function boot() {
-  try {
-    const here = await (await fetch('/api/sites', { signal: AbortSignal.timeout(4000) })).json();
-    const index = Math.max(0, here.sites.findIndex((s) => s.url === location.origin));
-    sites = [...here.sites.slice(index), ...here.sites.slice(0, index)];
-    localStorage.setItem('haetae.console.sites', JSON.stringify(sites));
-  } catch {
-    sites = JSON.parse(localStorage.getItem('haetae.console.sites') ?? '[]');
-  }
-  if (sites.length === 0) sites = [{ name: location.host, url: location.origin }];
+  await transport.discover();
   poll();
 }
 
