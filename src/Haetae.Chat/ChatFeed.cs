@@ -13,7 +13,7 @@ namespace Haetae.Chat;
 /// <summary>
 /// The node's view of everything happening in every chat: one ordered consumer per chat shard (new
 /// messages, from whichever site they were written at) and a watch on the receipt cursors. It hands each
-/// event to the devices connected to this node that follow the chat (the kit's <see cref="DeviceHub{TDevice}"/>). A feed that breaks (its server
+/// event to the devices connected to this node that follow the chat (the kit's <see cref="DeviceHub{TEvent}"/>). A feed that breaks (its server
 /// burned) starts again after the last message it saw; devices fill any gap themselves by sequence.
 /// </summary>
 internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, DeviceHub<DeviceEvent> hub, ILogger<ChatFeed> logger) : BackgroundService

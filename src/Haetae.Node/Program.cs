@@ -54,6 +54,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapHealthEndpoints();
+app.MapSitesEndpoint();
 // A fire alarm: the operator evacuates this site (PUT), or calls it off (DELETE).
 var evacuation = app.MapGroup(SiteQuorum.EvacuationPath).AddEndpointFilter(AdminKey.RequireAsync).DisableAntiforgery();
 evacuation.MapPut("", (SiteQuorum quorum) =>

@@ -18,9 +18,6 @@ internal static class ConsoleApi
     {
         var api = app.MapGroup("/api").WithTags("console").AddEndpointFilter(HostingDefaults.NoStoreAsync).ProducesStandardProblems();
 
-        api.MapGet("/sites", (NodeOptions node) => TypedResults.Ok(new ConsoleSites(
-            node.Site, [.. node.Sites.Select(s => new ConsoleSiteLink(s.Name, s.NodeUri.ToString().TrimEnd('/')))])));
-
         api.MapGet("/console", async (NodeOptions node, ConsoleWatch watch, RequestCounters counters, CancellationToken ct) =>
             TypedResults.Ok(ConsoleViews.Of(node, watch.Latest, watch.LatestAt, await watch.TryReadEventsAsync(ct), counters)));
 

@@ -26,11 +26,6 @@ internal sealed record ConsoleSite(string Name, bool Up, bool NodeReady, int Lea
 
 internal sealed record ConsoleAsset(string Name, string? Leader, int Replicas, ulong Messages);
 
-/// <summary>This node's site and every site's node, for the console's links and the web app's failover.</summary>
-internal sealed record ConsoleSites(string Site, IReadOnlyList<ConsoleSiteLink> Sites);
-
-internal sealed record ConsoleSiteLink(string Name, string Url);
-
 internal static class ConsoleViews
 {
     /// <summary>The console page's view of the latest reading (none yet: every site unknown, nothing replicated).</summary>

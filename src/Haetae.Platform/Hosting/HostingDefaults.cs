@@ -52,6 +52,18 @@ public static class HostingDefaults
         return app;
     }
 
+    /// <summary>
+    /// GET /api/sites: this node's site and every site's node, so that the web app and the console know
+    /// where to go when this site is gone.
+    /// </summary>
+    public static WebApplication MapSitesEndpoint(this WebApplication app)
+    {
+        app.MapGet("/api/sites", (NodeOptions node) => TypedResults.Ok(new SitesView(
+            node.Site, [.. node.Sites.Select(s => new SiteLink(s.Name, s.NodeUri.ToString().TrimEnd('/')))])))
+            .WithTags("platform").AddEndpointFilter(NoStoreAsync);
+        return app;
+    }
+
     public static bool IsHealth(PathString path) => path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
 
     /// <summary>
@@ -77,3 +89,8 @@ public static class HostingDefaults
         return await next(context);
     }
 }
+
+/// <summary>This node's site and every site's node (GET /api/sites).</summary>
+public sealed record SitesView(string Site, IReadOnlyList<SiteLink> Sites);
+
+public sealed record SiteLink(string Name, string Url);

@@ -27,8 +27,6 @@ public sealed class ResumeCursor
 
     public IReadOnlyDictionary<string, long> Positions => _lastSent;
 
-    public IEnumerable<string> Topics => _lastSent.Keys;
-
     public bool Follows(string topic) => _lastSent.ContainsKey(topic);
 
     public long LastSent(string topic) => _lastSent[topic];
