@@ -20,9 +20,12 @@ export class ApiError extends Error {
   }
 }
 
-/** A new request id: 32 of [0-9a-f], within the node's rule (1 to 64 of [A-Za-z0-9_-]). */
+/**
+ * A new request id: 32 of [0-9a-f], within the node's rule (1 to 64 of [A-Za-z0-9_-]). From
+ * getRandomValues, which every page has (randomUUID only a secure one).
+ */
 export function requestId() {
-  return crypto.randomUUID().replaceAll('-', '');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
