@@ -2,7 +2,6 @@ using System.Text.Json.Serialization;
 
 namespace Haetae.Contracts;
 
-/// <summary>Sign up with a phone number or an e-mail address (at least one), a display name and a password.</summary>
 /// <summary>
 /// What the node accepts, for clients to check before they send (GET /api/limits): the one place these
 /// numbers live outside the rules that enforce them.
@@ -11,6 +10,7 @@ public sealed record Limits(
     int DisplayNameLength, int PasswordMinLength, int PasswordMaxLength, int StatusLength, int ExtraProfiles,
     int MessageTextBytes, int ChatTitleLength, int ChatMembers, long PhotoBytes, IReadOnlyList<string> PhotoTypes);
 
+/// <summary>Sign up with a phone number or an e-mail address (at least one), a display name and a password.</summary>
 public sealed record SignUpRequest(string? Phone, string? Email, string? DisplayName, string? Password);
 
 /// <summary>Sign in with a phone number or e-mail address.</summary>

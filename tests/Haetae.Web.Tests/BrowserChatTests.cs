@@ -57,11 +57,14 @@ public sealed class BrowserChatTests
             // Jun has not opened it: three unread (the group's "joined" notice and two messages). Opening it reads them.
             var junsChat = jun.Locator(".chat-item", new() { HasText = "우리 모임" });
             await Assertions.Expect(junsChat.Locator(".badge")).ToHaveTextAsync("3", new() { Timeout = Phase });
+            // Lists render by key: the receipts Jun's reading sends Minji redraw her lines that changed, not the list.
+            await minji.Locator("#messages li.system").First.EvaluateAsync("line => line.dataset.probe = 'kept'");
             await junsChat.ClickAsync();
             await Assertions.Expect(jun.Locator("#messages")).ToContainTextAsync("두 번째 메시지", new() { Timeout = Phase });
             await Assertions.Expect(junsChat.Locator(".badge")).ToHaveCountAsync(0, new() { Timeout = Phase });
             // Minji sees that one of the two others has read it.
             await Assertions.Expect(minji.Locator("#messages li.mine").Last).ToContainTextAsync("1 안 읽음", new() { Timeout = Phase });
+            await Assertions.Expect(minji.Locator("#messages li.system[data-probe=kept]")).ToHaveCountAsync(1);
 
             // A photo.
             await minji.Locator("#photo").SetInputFilesAsync(new FilePayload { Name = "dot.png", MimeType = "image/png", Buffer = Png });
@@ -92,7 +95,17 @@ public sealed class BrowserChatTests
             var sorasChat = sora.Locator(".chat-item", new() { HasText = "우리 모임" });
             await sorasChat.ClickAsync(new() { Timeout = Phase });
             await Assertions.Expect(sora.Locator("#messages")).ToContainTextAsync("회사의 민지", new() { Timeout = Phase });
+            // The address names the open chat (a hash route): a reload opens it again.
+            Assert.Contains("#/chats/", jun.Url, StringComparison.Ordinal);
+            // A message an earlier version of the app left unsent in localStorage is sent after the reload, once.
+            await jun.EvaluateAsync("""
+                localStorage.setItem('haetae.outbox', JSON.stringify([
+                  { id: 'old0outbox0entry', chatId: location.hash.split('/')[2], text: '예전에 못 보낸 메시지' }]))
+                """);
             await jun.ReloadAsync();
+            await Assertions.Expect(jun.Locator("#chat-title-h")).ToHaveTextAsync("우리 모임", new() { Timeout = Phase });
+            await Assertions.Expect(jun.Locator("#messages li:not(.pending) .text", new() { HasText = "예전에 못 보낸 메시지" })).ToHaveCountAsync(1, new() { Timeout = Phase });
+            Assert.Null(await jun.EvaluateAsync<string?>("localStorage.getItem('haetae.outbox')"));
             await jun.Locator(".chat-item", new() { HasText = "우리 모임" }).ClickAsync(new() { Timeout = Phase });
             await Assertions.Expect(jun.Locator("#messages")).ToContainTextAsync("민지", new() { Timeout = Phase });
             await Assertions.Expect(jun.Locator("#messages")).Not.ToContainTextAsync("회사의 민지");

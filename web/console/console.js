@@ -1,24 +1,44 @@
+// @ts-check
 // The operations console: polls /api/console at whichever site answers (the one it was loaded from
 // first), draws the sites on a map of Korea, leaders, lag, a live chart and the fires seen so far.
 // Calls go through the web app's transport (failover to the next site), one quick round per poll.
+import { byId } from '../core/dom.js';
 import { Transport } from '../core/transport.js';
 
-const $ = (id) => document.getElementById(id);
-// Where the local sites stand on the map (viewBox 300x360): Pangyo, Chuncheon, Ansan.
-const PLACES = { pangyo: [150, 124, 'start'], chuncheon: [180, 84, 'start'], ansan: [104, 140, 'end'] };
-const history = []; // { at, messages, errors }
-const transport = new Transport({ storageKey: 'haetae.console.sites', timeoutMs: 4000, rounds: 1 });
-let lastView = null;
+/**
+ * What GET /api/console answers.
+ * @typedef {{ name: string, up: boolean, leads: number, nodeReady: boolean, server?: string | null }} SiteRow
+ * @typedef {{ name: string, leader?: string | null, replicas: number, messages: number }} AssetRow
+ * @typedef {{ stream: string, site: string, reason: string }} Behind
+ * @typedef {{ at: string, kind: string, text: string }} ConsoleEvent
+ * @typedef {{ site: string, at: string, controls: boolean, sites: SiteRow[], fullyReplicated: boolean, behind: Behind[],
+ *   assets: AssetRow[], events: ConsoleEvent[], chatMessages: number, errors: number }} ConsoleView
+ */
 
+const $ = byId;
+/** @type {Record<string, [number, number, string]>} where the local sites stand on the map (viewBox 300x360) */
+const PLACES = { pangyo: [150, 124, 'start'], chuncheon: [180, 84, 'start'], ansan: [104, 140, 'end'] };
+/** @type {{ at: number, messages: number, errors: number, site: string }[]} */
+const history = [];
+const transport = new Transport({ storageKey: 'haetae.console.sites', timeoutMs: 4000, rounds: 1 });
+
+/** An SVG element of the page (byId finds HTML elements only). @param {string} id */
+function svg(id) {
+  const element = document.getElementById(id);
+  if (!(element instanceof SVGElement)) throw new Error(`#${id} is not an SVG element`);
+  return element;
+}
+
+/** @param {string} name @param {number} i @returns {[number, number, string]} */
 function place(name, i) {
   return PLACES[name] ?? [110 + (i * 60) % 120, 250 + Math.floor(i / 3) * 30, 'start'];
 }
 
+/** @param {ConsoleView} view */
 function render(view) {
-  lastView = view;
   $('site').textContent = `Seen from ${view.site} · ${new Date(view.at).toLocaleTimeString()}`;
   $('site').dataset.site = view.site;
-  const marks = $('site-marks');
+  const marks = svg('site-marks');
   marks.replaceChildren();
   const rows = $('site-rows');
   rows.replaceChildren();
@@ -28,9 +48,9 @@ function render(view) {
     g.setAttribute('class', `mark ${site.up ? 'up' : 'down'}`);
     g.dataset.site = site.name;
     const circle = document.createElementNS('http://www.w3.org/2000/svg', 'circle');
-    circle.setAttribute('cx', x); circle.setAttribute('cy', y); circle.setAttribute('r', site.up ? 9 : 11);
+    circle.setAttribute('cx', String(x)); circle.setAttribute('cy', String(y)); circle.setAttribute('r', site.up ? '9' : '11');
     const label = document.createElementNS('http://www.w3.org/2000/svg', 'text');
-    label.setAttribute('x', anchor === 'end' ? x - 14 : x + 14); label.setAttribute('y', y + 4);
+    label.setAttribute('x', String(anchor === 'end' ? x - 14 : x + 14)); label.setAttribute('y', String(y + 4));
     label.setAttribute('text-anchor', anchor);
     label.textContent = `${site.name} ${site.up ? `▲${site.leads}` : '✕ down'}`;
     g.append(circle, label);
@@ -38,13 +58,14 @@ function render(view) {
 
     const row = document.createElement('tr');
     row.dataset.site = site.name;
-    const cell = (text, cls) => Object.assign(document.createElement('td'), { textContent: text, className: cls ?? '' });
+    const cell = (/** @type {string} */ text, /** @type {string} */ cls = '') => Object.assign(document.createElement('td'), { textContent: text, className: cls });
     row.append(Object.assign(document.createElement('th'), { scope: 'row', textContent: site.name }),
       cell(site.up ? 'up · 정상' : 'down · 중단', `state ${site.up ? 'up' : 'down'}`),
       cell(String(site.leads)), cell(site.nodeReady ? 'ready' : 'not ready'));
     const actions = document.createElement('td');
     if (view.controls) {
       // The actions that make sense now: a running site can get a fire alarm (evacuation) or burn; a burned one is rebuilt.
+      /** @type {['evacuate' | 'fire' | 'rebuild', string, string][]} */
       const offered = site.up ? [['evacuate', 'Alarm', ''], ['fire', 'Burn', 'danger']] : [['rebuild', 'Rebuild', '']];
       for (const [action, label, className] of offered) {
         const button = Object.assign(document.createElement('button'), { type: 'button', className, textContent: `${label} ${site.name}` });
@@ -90,7 +111,8 @@ function render(view) {
 }
 
 function drawChart() {
-  const chart = $('chart');
+  const chart = svg('chart');
+  /** @type {{ msgs: number, errs: number }[]} */
   const rates = [];
   for (let i = 1; i < history.length; i++) {
     const seconds = Math.max(0.001, (history[i].at - history[i - 1].at) / 1000);
@@ -98,9 +120,9 @@ function drawChart() {
     rates.push({ msgs: Math.max(0, (history[i].messages - history[i - 1].messages) / seconds), errs: sameSite ? Math.max(0, (history[i].errors - history[i - 1].errors) / seconds) : 0 });
   }
   const top = Math.max(10, ...rates.map((r) => Math.max(r.msgs, r.errs)));
-  const x = (i) => 40 + (i * 550) / 120;
-  const y = (v) => 185 - (v / top) * 170;
-  const line = (key, cls) => `<polyline class="${cls}" points="${rates.map((r, i) => `${x(i + 120 - rates.length)},${y(r[key])}`).join(' ')}"/>`;
+  const x = (/** @type {number} */ i) => 40 + (i * 550) / 120;
+  const y = (/** @type {number} */ v) => 185 - (v / top) * 170;
+  const line = (/** @type {'msgs' | 'errs'} */ key, /** @type {string} */ cls) => `<polyline class="${cls}" points="${rates.map((r, i) => `${x(i + 120 - rates.length)},${y(r[key])}`).join(' ')}"/>`;
   chart.innerHTML = `<line class="grid" x1="40" y1="185" x2="590" y2="185"/><line class="grid" x1="40" y1="15" x2="590" y2="15"/>` +
     `<text x="2" y="19">${top.toFixed(0)}</text><text x="2" y="189">0</text><text x="520" y="199">now · 지금</text>` +
     line('msgs', 'msgs') + line('errs', 'errs');
@@ -109,8 +131,9 @@ function drawChart() {
   $('errors').textContent = last ? last.errs.toFixed(1) : '0';
 }
 
+/** @param {'evacuate' | 'fire' | 'rebuild'} action @param {string} site */
 function confirmAction(action, site) {
-  const dialog = $('confirm');
+  const dialog = $('confirm', HTMLDialogElement);
   const asked = {
     evacuate: [`Fire alarm at ${site}?`, `Every leader moves off ${site} and its clients move to the other sites; after that its loss pauses nothing. · ${site}의 리더와 클라이언트를 다른 데이터센터로 옮깁니다.`],
     fire: [`Burn ${site}?`, `Every process of ${site} is killed at once and its data deleted, as a fire would. · ${site}의 모든 프로세스를 죽이고 데이터를 지웁니다.`],
@@ -124,7 +147,7 @@ function confirmAction(action, site) {
     try {
       await transport.send('POST', `/api/console/sites/${encodeURIComponent(site)}/${action}`);
     } catch (error) {
-      $('redundancy').textContent = `${action}: ${error.message}`;
+      $('redundancy').textContent = `${action}: ${error instanceof Error ? error.message : error}`;
     }
   };
   dialog.showModal();
