@@ -16,7 +16,7 @@ public sealed class LocalPlatformOptions
     /// <summary>The control socket `haetae up` serves, if any: the console then offers fire and rebuild.</summary>
     public string? ControlSocket { get; set; }
 
-    /// <summary>Extra configuration for every node, as environment variables (for example Haetae__Login__RotateKeysEvery).</summary>
+    /// <summary>Extra configuration for every node, as environment variables (for example Haetae__Keys__RotateEvery).</summary>
     public IReadOnlyDictionary<string, string> NodeSettings { get; set; } = new Dictionary<string, string>();
 
     /// <summary>The nats-server program. Default <see cref="NatsServerBinary.Locate"/> (HAETAE_NATS_SERVER, or nats-server on PATH).</summary>

@@ -37,8 +37,8 @@ public static class Assets
     public const string AccountsBucket = "accounts";
 
     /// <summary>
-    /// Token signing keys (key.KID) and which one signs now (current); the login provider's rotating
-    /// signing and encryption keys (login-keys); the key ring that protects its cookies (dataprotection.NAME).
+    /// The one key ring of every token, rotating signing and encryption keys (keys); the key ring that
+    /// protects the login provider's cookies (dataprotection.NAME).
     /// </summary>
     public const string SigningKeysBucket = "signing-keys";
 

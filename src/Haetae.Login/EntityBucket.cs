@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Haetae.Platform.Hosting;
 using Haetae.Platform.Store;
-using NATS.Client.KeyValueStore;
 using OpenIddict.Abstractions;
 
 namespace Haetae.Login;
@@ -74,10 +73,6 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
                 {
                     list.Add(key);
                 }
-            }
-            catch (NatsKVException e) when (e.Message.Contains("no keys", StringComparison.OrdinalIgnoreCase))
-            {
-                // An empty bucket answers "no keys found": that is an empty list.
             }
             catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {

@@ -37,7 +37,7 @@ public static partial class LoginProvider
     /// </summary>
     public static Task WaitForKeysAsync(HttpContext http, Func<Task> next)
     {
-        if (http.RequestServices.GetRequiredService<LoginKeyRing>().IsLoaded || HostingDefaults.IsHealth(http.Request.Path))
+        if (http.RequestServices.GetRequiredService<KeyRing>().IsLoaded || HostingDefaults.IsHealth(http.Request.Path))
         {
             return next();
         }

@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Haetae.Drill.Tests;
 
-/// <summary>Login keys rotating for real, on a platform whose keys rotate every 20 s instead of every 30 days.</summary>
+/// <summary>The token keys rotating for real, on a platform whose keys rotate every 20 s instead of every 30 days.</summary>
 public sealed class LoginKeyRotationTests
 {
     private static readonly TimeSpan PhaseTimeout = TimeSpan.FromSeconds(90);
@@ -19,9 +19,9 @@ public sealed class LoginKeyRotationTests
         var ct = TestContext.Current.CancellationToken;
         await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct, nodeSettings: new Dictionary<string, string>
         {
-            ["Haetae__Login__RotateKeysEvery"] = "00:00:20",
-            ["Haetae__Login__PublishKeysAhead"] = "00:00:08",
-            ["Haetae__Login__KeepRetiredKeys"] = "00:01:00",
+            ["Haetae__Keys__RotateEvery"] = "00:00:20",
+            ["Haetae__Keys__PublishAhead"] = "00:00:08",
+            ["Haetae__Keys__KeepRetired"] = "00:01:00",
         });
         var sites = cluster.Spec.Sites.Select(s => s.NodeUri).ToList();
         using var admin = new HttpClient { BaseAddress = sites[0] };
@@ -29,6 +29,11 @@ public sealed class LoginKeyRotationTests
         (await admin.PutAsJsonAsync("/admin/scopes/rotation.api", new ScopeRegistration("Rotation", "rotation"), ct)).EnsureSuccessStatusCode();
         var client = await (await admin.PutAsJsonAsync("/admin/clients/rotation-job", new ClientRegistration("Job", Scopes: ["rotation.api"], ClientCredentials: true), ct))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<ClientView>(ct);
+
+        // One key ring signs every token: the API's access token is signed by a key of the login provider's JWKS.
+        using var people = await Scenario.On(cluster).Person("Alice", 0).BuildAsync(ct);
+        var appToken = people["Alice"].Client.AccessToken!;
+        var appKid = new JsonWebToken(appToken).Kid;
 
         using var http = new HttpClient();
         // Every site's JWKS as last seen, and for each key id the first moment any site published it.
@@ -80,6 +85,12 @@ public sealed class LoginKeyRotationTests
                 IssuerSigningKeys = jwks.GetSigningKeys(),
             });
             Assert.True(valid.IsValid, valid.Exception?.Message);
+            Assert.Contains(jwks.Keys, k => k.Kid == appKid);
+
+            // The API's token from before the rotation is still taken at every site.
+            using var me = new HttpRequestMessage(HttpMethod.Get, new Uri(site, "/api/me"));
+            me.Headers.Authorization = new AuthenticationHeaderValue("Bearer", appToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(me, ct)).StatusCode);
         }
     }
 }

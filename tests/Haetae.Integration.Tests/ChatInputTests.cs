@@ -91,11 +91,12 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         // The platform's own current key, read from the replicated bucket as any node does.
         await using var connection = await Cluster.ConnectAsync();
         var keys = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Assets.SigningKeysBucket, ct);
-        var kid = JsonSerializer.Deserialize<string>((await keys.GetEntryAsync<byte[]>("current", cancellationToken: ct)).Value!)!;
-        var stored = JsonSerializer.Deserialize<Haetae.Platform.Identity.StoredSigningKey>(
-            (await keys.GetEntryAsync<byte[]>($"key.{kid}", cancellationToken: ct)).Value!, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        var ring = JsonSerializer.Deserialize<Haetae.Platform.Identity.KeySet>(
+            (await keys.GetEntryAsync<byte[]>(Haetae.Platform.Identity.KeyRing.EntryKey, cancellationToken: ct)).Value!, HaetaeJson.Options)!;
+        var current = Haetae.Platform.Identity.KeyRotation.InUseOrder(ring, Haetae.Platform.Identity.KeyUse.Signing, DateTimeOffset.UtcNow)[0];
+        var kid = current.Kid;
         using var platformKey = System.Security.Cryptography.ECDsa.Create();
-        platformKey.ImportPkcs8PrivateKey(Convert.FromBase64String(stored.Pkcs8), out _);
+        platformKey.ImportPkcs8PrivateKey(Convert.FromBase64String(current.Material), out _);
         using var strangerKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
 
         string Token(System.Security.Cryptography.ECDsa key, DateTime expires) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(

@@ -101,7 +101,7 @@ public static partial class AccountRules
 }
 
 /// <summary>Sign-up, sign-in and sign-out against the replicated accounts and sessions buckets.</summary>
-public sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches caches, TimeProvider time)
+public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, TimeProvider time)
 {
     public const string Issuer = "haetae";
     public const string Audience = "haetae";
@@ -173,7 +173,7 @@ public sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches cac
         var user = await CheckPasswordAsync(request.Login, request.Password, cancellationToken)
             ?? throw new ApiProblem(Microsoft.AspNetCore.Http.StatusCodes.Status401Unauthorized, "Sign-in refused", "unknown login or wrong password");
 
-        var (kid, key) = await keys.CurrentAsync(cancellationToken);
+        var signing = await keys.SigningAsync(cancellationToken);
         var now = time.GetUtcNow();
         var expires = now + Assets.SessionLifetime;
         var session = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -185,7 +185,7 @@ public sealed class Accounts(Buckets buckets, SigningKeyRing keys, HotCaches cac
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
-            SigningCredentials = new SigningCredentials(key, SigningKeyRing.Algorithm) { Key = { KeyId = kid } },
+            SigningCredentials = signing,
         });
         return new TokenResponse(token, expires, user.Id);
     }

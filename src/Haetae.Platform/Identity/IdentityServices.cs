@@ -11,29 +11,31 @@ using Microsoft.IdentityModel.Tokens;
 namespace Haetae.Platform.Identity;
 
 /// <summary>
-/// Identity for every module: accounts, sessions and their revocation, and the key ring that signs
-/// access tokens. A module's endpoints ask for <see cref="CallerId"/> and need nothing else.
+/// Identity for every module: accounts, sessions and their revocation, and the one key ring that signs
+/// every token (the API's access tokens here, the login provider's tokens there). A module's endpoints ask for <see cref="CallerId"/> and need nothing else.
 /// </summary>
 public static class IdentityServices
 {
     public static IServiceCollection AddHaetaeIdentity(this IServiceCollection services)
     {
-        services.AddSingleton<SigningKeyRing>();
-        services.AddHostedService(sp => sp.GetRequiredService<SigningKeyRing>());
+        services.AddOptions<KeyRingOptions>().BindConfiguration("Haetae:Keys")
+            .Validate(o => o.Policy.IsValid, "Haetae:Keys needs 0 < PublishAhead < RotateEvery and KeepRetired > 0.").ValidateOnStart();
+        services.AddSingleton<KeyRing>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyRing>());
         services.AddSingleton<Accounts>();
         services.AddSingleton<HotCaches>();
         services.AddHostedService(sp => sp.GetRequiredService<HotCaches>());
-        services.AddHealthChecks().AddCheck<SigningKeysReadyCheck>("signing-keys", tags: [HostingDefaults.ReadyTag]);
+        services.AddHealthChecks().AddCheck<KeyRing>("keys", tags: [HostingDefaults.ReadyTag]);
         services.AddAuthorization();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<SigningKeyRing, Accounts>((options, ring, accounts) =>
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<KeyRing, Accounts>((options, ring, accounts) =>
         {
             options.MapInboundClaims = false;
             options.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = Accounts.Issuer,
                 ValidAudience = Accounts.Audience,
-                ValidAlgorithms = [SigningKeyRing.Algorithm],
+                ValidAlgorithms = [KeyRing.Algorithm],
                 IssuerSigningKeyResolver = (_, _, kid, _) => ring.Resolve(kid),
                 NameClaimType = "sub",
                 ClockSkew = TimeSpan.FromSeconds(30),

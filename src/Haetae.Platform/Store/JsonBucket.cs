@@ -58,9 +58,28 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
         : result.Error is NatsKVCreateException or NatsKVWrongLastRevisionException ? null
         : throw result.Error;
 
-    /// <summary>Every live key matching <paramref name="filter"/> (a subject filter such as "token.abc.*").</summary>
-    public IAsyncEnumerable<string> KeysAsync(string filter, CancellationToken cancellationToken) =>
-        store.GetKeysAsync([filter], cancellationToken: cancellationToken);
+    /// <summary>Every live key matching <paramref name="filter"/> (a subject filter such as "token.abc.*"); none in an empty bucket.</summary>
+    public async IAsyncEnumerable<string> KeysAsync(string filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var keys = store.GetKeysAsync([filter], cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await keys.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (NatsKVException e) when (e.Message.Contains("no keys", StringComparison.OrdinalIgnoreCase))
+            {
+                // An empty bucket answers "no keys found": that is no keys.
+                yield break;
+            }
+
+            yield return keys.Current;
+        }
+    }
 
     public Task<ulong> PutAsync<T>(string key, T value, CancellationToken cancellationToken) =>
         store.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken).AsTask();

@@ -1,6 +1,8 @@
-namespace Haetae.Login.Tests;
+using Haetae.Platform.Identity;
 
-/// <summary>When login keys are created, published, used and dropped.</summary>
+namespace Haetae.Platform.Tests;
+
+/// <summary>When token keys are created, published, used and dropped.</summary>
 public sealed class KeyRotationTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
@@ -9,12 +11,12 @@ public sealed class KeyRotationTests
 
     private (string Kid, string Material) NewKey(KeyUse use) => ($"{use}-{++_next}", "material");
 
-    private static IReadOnlyList<string> Signing(LoginKeySet set, DateTimeOffset at) => [.. KeyRotation.InUseOrder(set, KeyUse.Signing, at).Select(k => k.Kid)];
+    private static IReadOnlyList<string> Signing(KeySet set, DateTimeOffset at) => [.. KeyRotation.InUseOrder(set, KeyUse.Signing, at).Select(k => k.Kid)];
 
     [Fact]
     public void An_empty_ring_gets_one_key_of_each_use_in_use_at_once()
     {
-        var set = KeyRotation.Rotate(new LoginKeySet([]), T0, Policy, NewKey);
+        var set = KeyRotation.Rotate(new KeySet([]), T0, Policy, NewKey);
         Assert.Equal(["Signing-1"], Signing(set, T0));
         Assert.Equal(["Encryption-2"], KeyRotation.InUseOrder(set, KeyUse.Encryption, T0).Select(k => k.Kid));
         Assert.Same(set, KeyRotation.Rotate(set, T0 + TimeSpan.FromDays(1), Policy, NewKey));
@@ -23,7 +25,7 @@ public sealed class KeyRotationTests
     [Fact]
     public void The_next_key_is_published_ahead_and_signs_only_from_its_time()
     {
-        var first = KeyRotation.Rotate(new LoginKeySet([]), T0, Policy, NewKey);
+        var first = KeyRotation.Rotate(new KeySet([]), T0, Policy, NewKey);
         var publishAt = T0 + Policy.RotateEvery - Policy.PublishAhead;
         Assert.Same(first, KeyRotation.Rotate(first, publishAt - TimeSpan.FromSeconds(1), Policy, NewKey));
 
@@ -44,7 +46,7 @@ public sealed class KeyRotationTests
     [Fact]
     public void A_replaced_key_stays_until_the_tokens_it_signed_have_expired()
     {
-        var set = KeyRotation.Rotate(new LoginKeySet([]), T0, Policy, NewKey);
+        var set = KeyRotation.Rotate(new KeySet([]), T0, Policy, NewKey);
         set = KeyRotation.Rotate(set, T0 + Policy.RotateEvery - Policy.PublishAhead, Policy, NewKey);
         var takeover = T0 + Policy.RotateEvery;
 
@@ -61,7 +63,7 @@ public sealed class KeyRotationTests
     public void Every_key_is_published_for_at_least_the_publish_ahead_time_before_it_signs()
     {
         // Walk a year in six-hour steps, as the nodes' timers would, and check the promise at every step.
-        var set = new LoginKeySet([]);
+        var set = new KeySet([]);
         var firstSeen = new Dictionary<string, DateTimeOffset>();
         for (var now = T0; now < T0 + TimeSpan.FromDays(365); now += TimeSpan.FromHours(6))
         {
@@ -85,5 +87,5 @@ public sealed class KeyRotationTests
     [InlineData(2, 3, 1)]
     [InlineData(30, 1, 0)]
     public void Policies_that_cannot_keep_the_promise_are_refused(int rotateDays, int aheadDays, int keepDays) =>
-        Assert.Throws<InvalidOperationException>(() => new KeyRotationPolicy(TimeSpan.FromDays(rotateDays), TimeSpan.FromDays(aheadDays), TimeSpan.FromDays(keepDays)).Validate());
+        Assert.False(new KeyRotationPolicy(TimeSpan.FromDays(rotateDays), TimeSpan.FromDays(aheadDays), TimeSpan.FromDays(keepDays)).IsValid);
 }
