@@ -53,9 +53,9 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         var id = direct ? DirectChatId(caller, others[0]) : GroupChatId(caller, requestId);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
         var record = new ChatRecord(id, direct ? ChatKind.Direct : ChatKind.Group, direct ? null : title, [caller, .. others], caller, time.GetUtcNow());
-        if (!await chats.TryCreateAsync($"chat.{id}", record, cancellationToken))
+        if (!await chats.TryCreateAsync(ChatKeys.Chat(id), record, cancellationToken))
         {
-            record = (await chats.TryGetAsync<ChatRecord>($"chat.{id}", cancellationToken))!.Value;
+            record = (await chats.TryGetAsync(ChatKeys.Chat(id), cancellationToken))!.Value;
         }
 
         foreach (var member in record.Members)
@@ -93,7 +93,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         await RequireUsersAsync(invited, cancellationToken);
         await RefuseIfBlockedAsync(caller, invited, cancellationToken);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var updated = await chats.UpdateAsync<ChatRecord>($"chat.{chatId}", current =>
+        var updated = await chats.UpdateAsync(ChatKeys.Chat(chatId), current =>
         {
             var members = current!.Members.Concat(invited).Distinct().ToList();
             return members.Count > MaxMembers ? throw ApiProblem.Conflict($"a chat has at most {MaxMembers} members") : current with { Members = members };
@@ -122,8 +122,8 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         }
 
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        await chats.UpdateAsync<ChatRecord>($"chat.{chatId}", current => current! with { Members = [.. current.Members.Where(m => m != caller)] }, cancellationToken);
-        await chats.UpdateAsync<MemberChats>($"member.{caller}", current => new MemberChats([.. (current?.ChatIds ?? []).Where(c => c != chatId)]), cancellationToken);
+        await chats.UpdateAsync(ChatKeys.Chat(chatId), current => current! with { Members = [.. current.Members.Where(m => m != caller)] }, cancellationToken);
+        await chats.UpdateAsync(ChatKeys.Member(caller), current => new MemberChats([.. (current?.ChatIds ?? []).Where(c => c != chatId)]), cancellationToken);
         await messages.AppendAsync(chatId, MessageKind.Left, caller, null, null, [caller], requestId, cancellationToken);
     }
 
@@ -230,8 +230,8 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     public async Task<IReadOnlyList<ChatRecord>> MembershipsAsync(string caller, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var index = (await chats.TryGetAsync<MemberChats>($"member.{caller}", cancellationToken))?.Value.ChatIds ?? [];
-        var records = await Task.WhenAll(index.Select(id => chats.TryGetAsync<ChatRecord>($"chat.{id}", cancellationToken)));
+        var index = (await chats.TryGetAsync(ChatKeys.Member(caller), cancellationToken))?.Value.ChatIds ?? [];
+        var records = await Task.WhenAll(index.Select(id => chats.TryGetAsync(ChatKeys.Chat(id), cancellationToken)));
         return [.. records.Where(r => r is not null && r.Value.Members.Contains(caller)).Select(r => r!.Value)];
     }
 
@@ -259,28 +259,28 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     private async Task<ChatRecord?> MemberViewAsync(string userId, string chatId, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var stored = (await chats.TryGetAsync<ChatRecord>($"chat.{chatId}", cancellationToken))?.Value;
+        var stored = (await chats.TryGetAsync(ChatKeys.Chat(chatId), cancellationToken))?.Value;
         return stored?.Members.Contains(userId) == true ? stored : null;
     }
 
     private async Task AdvanceCursorAsync(string chatId, string userId, long delivered, long read, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var key = $"cursor.{chatId}.{userId}";
-        var current = (await chats.TryGetAsync<Cursor>(key, cancellationToken))?.Value ?? Cursor.Start;
+        var key = ChatKeys.Cursor(chatId, userId);
+        var current = (await chats.TryGetAsync(key, cancellationToken))?.Value ?? Cursor.Start;
         if (current.Delivered >= Math.Max(delivered, read) && current.Read >= read)
         {
             return;
         }
 
-        await chats.UpdateAsync<Cursor>(key, c => (c ?? Cursor.Start).Advance(delivered, read), cancellationToken);
+        await chats.UpdateAsync(key, c => (c ?? Cursor.Start).Advance(delivered, read), cancellationToken);
     }
 
     private async Task<ChatView> ViewAsync(string caller, ChatRecord chat, CancellationToken cancellationToken)
     {
         var (last, lastMessage) = await messages.LastAsync(chat.Id, cancellationToken);
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var mine = Merge((await chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{caller}", cancellationToken))?.Value, chat.Id, caller);
+        var mine = Merge((await chats.TryGetAsync(ChatKeys.Cursor(chat.Id, caller), cancellationToken))?.Value, chat.Id, caller);
         var members = await Task.WhenAll(chat.Members.Select(async m => await profiles.ViewAsync(m, caller, cancellationToken) ?? new UserView(m, "(unknown)")));
         return new ChatView(chat.Id, chat.Kind, chat.Title, members, last, lastMessage, Math.Max(0, last - mine.Read));
     }
@@ -288,7 +288,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     private async Task<IReadOnlyList<CursorView>> CursorsAsync(ChatRecord chat, CancellationToken cancellationToken)
     {
         var chats = await buckets.GetAsync(Assets.ChatsBucket);
-        var stored = await Task.WhenAll(chat.Members.Select(m => chats.TryGetAsync<Cursor>($"cursor.{chat.Id}.{m}", cancellationToken)));
+        var stored = await Task.WhenAll(chat.Members.Select(m => chats.TryGetAsync(ChatKeys.Cursor(chat.Id, m), cancellationToken)));
         return [.. chat.Members.Select((member, i) =>
         {
             var cursor = Merge(stored[i]?.Value, chat.Id, member);
@@ -323,7 +323,7 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
     }
 
     private static async Task AddToIndexAsync(JsonBucket chats, string member, string chatId, CancellationToken cancellationToken) =>
-        await chats.UpdateAsync<MemberChats>($"member.{member}", current =>
+        await chats.UpdateAsync(ChatKeys.Member(member), current =>
             current?.ChatIds.Contains(chatId) == true ? current : new MemberChats([.. current?.ChatIds ?? [], chatId]), cancellationToken);
 
     /// <summary>The 1:1 chat of two people has one id, whoever creates it and wherever.</summary>

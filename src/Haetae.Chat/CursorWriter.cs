@@ -48,7 +48,7 @@ internal sealed partial class CursorWriter(Buckets buckets, ILogger<CursorWriter
             await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (item, ct) =>
             {
                 var (chat, user) = item.Key;
-                await chats.UpdateAsync<Cursor>($"cursor.{chat}.{user}", current =>
+                await chats.UpdateAsync(ChatKeys.Cursor(chat, user), current =>
                     (current ?? Cursor.Start).Advance(item.Cursor.Delivered, item.Cursor.Read), ct);
 
                 // Forget it only if nothing moved it further meanwhile.

@@ -106,13 +106,13 @@ internal sealed class Friends(Buckets buckets, Accounts accounts, Func<Profiles>
     public async Task<FriendList> GetAsync(string owner, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        return (await social.TryGetAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
+        return (await social.TryGetAsync(ChatKeys.Friends(owner), cancellationToken))?.Value ?? FriendList.Empty;
     }
 
     public async Task<FriendList> ChangeAsync(string owner, Func<FriendList, FriendList> change, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        return await social.UpdateAsync<FriendList>($"friends.{owner}", current => change(current ?? FriendList.Empty), cancellationToken);
+        return await social.UpdateAsync(ChatKeys.Friends(owner), current => change(current ?? FriendList.Empty), cancellationToken);
     }
 
     private async Task<UserRecord> ResolveAsync(AddFriendRequest request, CancellationToken cancellationToken)

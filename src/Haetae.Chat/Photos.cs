@@ -38,7 +38,7 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
 
         var id = RequestIds.Derive("p", 20, owner, requestId);
         var records = await buckets.GetAsync(Assets.ChatsBucket);
-        if ((await records.TryGetAsync<PhotoRecord>($"photo.{id}", cancellationToken))?.Value is { } earlier)
+        if ((await records.TryGetAsync(ChatKeys.Photo(id), cancellationToken))?.Value is { } earlier)
         {
             // A retry: the first upload is the photo, whatever this one carries.
             return new PhotoView(earlier.Id, earlier.ContentType, earlier.Size);
@@ -46,7 +46,7 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
 
         var store = await _objects.GetObjectStoreAsync(Assets.MediaStore, cancellationToken);
         await store.PutAsync(new ObjectMetadata { Name = id }, new MemoryStream(bytes), cancellationToken: cancellationToken);
-        await records.UpdateAsync<PhotoRecord>($"photo.{id}", current =>
+        await records.UpdateAsync(ChatKeys.Photo(id), current =>
             current ?? new PhotoRecord(id, owner, type, bytes.Length, []), cancellationToken);
         return new PhotoView(id, type, bytes.Length);
     }
@@ -55,7 +55,7 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
     public async Task ShareAsync(string caller, string photoId, string chatId, CancellationToken cancellationToken)
     {
         var records = await buckets.GetAsync(Assets.ChatsBucket);
-        var photo = IsPhotoId(photoId) ? (await records.TryGetAsync<PhotoRecord>($"photo.{photoId}", cancellationToken))?.Value : null;
+        var photo = IsPhotoId(photoId) ? (await records.TryGetAsync(ChatKeys.Photo(photoId), cancellationToken))?.Value : null;
         if (photo is null || photo.Owner != caller)
         {
             throw ApiProblem.NotFound("no such photo");
@@ -63,14 +63,14 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
 
         if (!photo.Chats.Contains(chatId))
         {
-            await records.UpdateAsync<PhotoRecord>($"photo.{photoId}", current => current! with { Chats = [.. current.Chats.Append(chatId).Distinct()] }, cancellationToken);
+            await records.UpdateAsync(ChatKeys.Photo(photoId), current => current! with { Chats = [.. current.Chats.Append(chatId).Distinct()] }, cancellationToken);
         }
     }
 
     public async Task<(PhotoRecord Photo, byte[] Bytes)> GetAsync(string caller, string photoId, CancellationToken cancellationToken)
     {
         var records = await buckets.GetAsync(Assets.ChatsBucket);
-        var photo = IsPhotoId(photoId) ? (await records.TryGetAsync<PhotoRecord>($"photo.{photoId}", cancellationToken))?.Value : null;
+        var photo = IsPhotoId(photoId) ? (await records.TryGetAsync(ChatKeys.Photo(photoId), cancellationToken))?.Value : null;
         if (photo is null || !await MayViewAsync(caller, photo, cancellationToken))
         {
             throw ApiProblem.NotFound("no such photo");
@@ -84,7 +84,7 @@ internal sealed class Photos(INatsJSContext js, Buckets buckets, Func<Chats> cha
     public async Task<bool> IsOwnedByAsync(string owner, string photoId, CancellationToken cancellationToken)
     {
         var records = await buckets.GetAsync(Assets.ChatsBucket);
-        return IsPhotoId(photoId) && (await records.TryGetAsync<PhotoRecord>($"photo.{photoId}", cancellationToken))?.Value.Owner == owner;
+        return IsPhotoId(photoId) && (await records.TryGetAsync(ChatKeys.Photo(photoId), cancellationToken))?.Value.Owner == owner;
     }
 
     private async Task<bool> MayViewAsync(string caller, PhotoRecord photo, CancellationToken cancellationToken)

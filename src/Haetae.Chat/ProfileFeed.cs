@@ -53,7 +53,7 @@ internal sealed partial class ProfileFeed(Buckets buckets, DeviceHub<DeviceEvent
     private async Task<IReadOnlyList<string>> FriendsOfAsync(string owner, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        return (await social.GetFromLeaderAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value.Friends ?? [];
+        return (await social.GetFromLeaderAsync(ChatKeys.Friends(owner), cancellationToken))?.Value.Friends ?? [];
     }
 
     private void Notify(string owner, IReadOnlyList<string> friends)

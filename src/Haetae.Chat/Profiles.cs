@@ -49,13 +49,13 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
         try
         {
             var social = await buckets.GetAsync(Assets.SocialBucket);
-            var profileId = (await social.GetFromLeaderAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value.ProfileOf(viewer);
+            var profileId = (await social.GetFromLeaderAsync(ChatKeys.Friends(owner), cancellationToken))?.Value.ProfileOf(viewer);
             if (profileId is null)
             {
                 return account.DefaultView;
             }
 
-            var extra = (await social.GetFromLeaderAsync<ProfileSet>($"profiles.{owner}", cancellationToken))?.Value.Find(profileId);
+            var extra = (await social.GetFromLeaderAsync(ChatKeys.Profiles(owner), cancellationToken))?.Value.Find(profileId);
             return extra is null ? account.DefaultView : new UserView(owner, extra.DisplayName, extra.StatusMessage, extra.PhotoId);
         }
         catch (Exception e) when (e is NATS.Client.Core.NatsException or TimeoutException or JsonException && !cancellationToken.IsCancellationRequested)
@@ -76,8 +76,8 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
     {
         var account = await accounts.FindAsync(owner, cancellationToken) ?? throw ApiProblem.NotFound("no such user");
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        var list = (await social.GetFromLeaderAsync<FriendList>($"friends.{owner}", cancellationToken))?.Value ?? FriendList.Empty;
-        var set = (await social.GetFromLeaderAsync<ProfileSet>($"profiles.{owner}", cancellationToken))?.Value ?? ProfileSet.Empty;
+        var list = (await social.GetFromLeaderAsync(ChatKeys.Friends(owner), cancellationToken))?.Value ?? FriendList.Empty;
+        var set = (await social.GetFromLeaderAsync(ChatKeys.Profiles(owner), cancellationToken))?.Value ?? ProfileSet.Empty;
         return new ProfilesView(
             new ProfileView(DefaultId, account.DisplayName, account.StatusMessage, account.PhotoId, [.. list.Friends.Where(f => list.ProfileOf(f) is not { } p || set.Find(p) is null)]),
             [.. set.Profiles.Select(p => new ProfileView(p.Id, p.DisplayName, p.StatusMessage, p.PhotoId, [.. list.Friends.Where(f => list.ProfileOf(f) == p.Id)]))]);
@@ -87,7 +87,7 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
     {
         var (name, status, photo) = await ValidateAsync(owner, request, cancellationToken);
         var accountsBucket = await buckets.GetAsync(Assets.AccountsBucket);
-        var updated = await accountsBucket.UpdateAsync<UserRecord>($"user.{owner}", current =>
+        var updated = await accountsBucket.UpdateAsync(IdentityKeys.User(owner), current =>
             (current ?? throw ApiProblem.NotFound("no such user")) with { DisplayName = name, StatusMessage = status, PhotoId = photo }, cancellationToken);
         return (await MineAsync(owner, cancellationToken)).Default with { DisplayName = updated.DisplayName, StatusMessage = updated.StatusMessage, PhotoId = updated.PhotoId };
     }
@@ -128,7 +128,7 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
         if (profileId != DefaultId)
         {
             var social = await buckets.GetAsync(Assets.SocialBucket);
-            if ((await social.GetFromLeaderAsync<ProfileSet>($"profiles.{owner}", cancellationToken))?.Value.Find(profileId) is null)
+            if ((await social.GetFromLeaderAsync(ChatKeys.Profiles(owner), cancellationToken))?.Value.Find(profileId) is null)
             {
                 throw ApiProblem.NotFound("no such profile");
             }
@@ -148,7 +148,7 @@ internal sealed partial class Profiles(Buckets buckets, Accounts accounts, Frien
     private async Task ChangeSetAsync(string owner, Func<ProfileSet, ProfileSet> change, CancellationToken cancellationToken)
     {
         var social = await buckets.GetAsync(Assets.SocialBucket);
-        await social.UpdateAsync<ProfileSet>($"profiles.{owner}", current => change(current ?? ProfileSet.Empty), cancellationToken);
+        await social.UpdateAsync(ChatKeys.Profiles(owner), current => change(current ?? ProfileSet.Empty), cancellationToken);
     }
 
     private async Task<(string Name, string? Status, string? Photo)> ValidateAsync(string owner, ProfileRequest request, CancellationToken cancellationToken)

@@ -37,7 +37,7 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
 
     private static readonly TimeSpan ListingTimeout = TimeSpan.FromSeconds(5);
 
-    public string Key(string id) => $"{kind}.{id}";
+    public Key<T> Key(string id) => new($"{kind}.{id}");
 
     public async ValueTask<T?> FindAsync(string id, CancellationToken cancellationToken)
     {
@@ -47,7 +47,7 @@ internal sealed partial class EntityBucket<T>(Buckets buckets, string bucket, st
         }
 
         var found = await StoreRetry.ThroughElectionAsync(
-            async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync<T>(Key(id), cancellationToken), cancellationToken);
+            async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync(Key(id), cancellationToken), cancellationToken);
         if (found is null)
         {
             return null;

@@ -84,7 +84,7 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
     protected async ValueTask ClaimIndexAsync(string indexKey, string id, CancellationToken cancellationToken)
     {
         var claimed = await StoreRetry.ThroughElectionAsync(
-            async () => await (await buckets.GetAsync(bucket)).TryCreateAsync(indexKey, new IndexEntry(id), cancellationToken), cancellationToken);
+            async () => await (await buckets.GetAsync(bucket)).TryCreateAsync(new Key<IndexEntry>(indexKey), new IndexEntry(id), cancellationToken), cancellationToken);
         if (!claimed)
         {
             var existing = await ReadIndexAsync(indexKey, cancellationToken);
@@ -95,13 +95,13 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
 
             // The entity it named is gone: the name is free again.
             await StoreRetry.ThroughElectionAsync(
-                async () => await (await buckets.GetAsync(bucket)).PutAsync(indexKey, new IndexEntry(id), cancellationToken), cancellationToken);
+                async () => await (await buckets.GetAsync(bucket)).PutAsync(new Key<IndexEntry>(indexKey), new IndexEntry(id), cancellationToken), cancellationToken);
         }
     }
 
     protected async ValueTask<string?> ReadIndexAsync(string indexKey, CancellationToken cancellationToken) =>
         (await StoreRetry.ThroughElectionAsync(
-            async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync<IndexEntry>(indexKey, cancellationToken), cancellationToken))?.Value.Id;
+            async () => await (await buckets.GetAsync(bucket)).GetFromLeaderAsync(new Key<IndexEntry>(indexKey), cancellationToken), cancellationToken))?.Value.Id;
 
     protected async ValueTask<T?> FindByIndexAsync(string indexKey, CancellationToken cancellationToken) =>
         await ReadIndexAsync(indexKey, cancellationToken) is { } id && await Entities.FindAsync(id, cancellationToken) is { } entity ? entity : null;
@@ -109,7 +109,7 @@ internal abstract class KvStore<T>(Buckets buckets, string bucket, string kind)
     protected ValueTask DropIndexAsync(string indexKey, CancellationToken cancellationToken) =>
         new(StoreRetry.ThroughElectionAsync(async () =>
         {
-            await (await buckets.GetAsync(bucket)).DeleteAsync(indexKey, cancellationToken);
+            await (await buckets.GetAsync(bucket)).DeleteAsync(new Key<IndexEntry>(indexKey), cancellationToken);
             return true;
         }, cancellationToken));
 

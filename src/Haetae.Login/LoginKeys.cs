@@ -22,7 +22,7 @@ internal sealed class BucketXmlRepository(Buckets buckets) : IXmlRepository
 
     public void StoreElement(XElement element, string friendlyName) =>
         StoreRetry.ThroughElectionAsync(async () =>
-            await (await buckets.GetAsync(Assets.SigningKeysBucket)).PutAsync(Prefix + EntityBucket<LoginToken>.KeyPartOf(friendlyName), element.ToString(SaveOptions.DisableFormatting), CancellationToken.None),
+            await (await buckets.GetAsync(Assets.SigningKeysBucket)).PutAsync(new Key<string>(Prefix + EntityBucket<LoginToken>.KeyPartOf(friendlyName)), element.ToString(SaveOptions.DisableFormatting), CancellationToken.None),
             CancellationToken.None).GetAwaiter().GetResult();
 
     private async Task<IReadOnlyCollection<XElement>> GetAllElementsAsync()
@@ -31,7 +31,7 @@ internal sealed class BucketXmlRepository(Buckets buckets) : IXmlRepository
         var elements = new List<XElement>();
         await foreach (var key in bucket.KeysAsync(Prefix + "*", CancellationToken.None))
         {
-            if (await bucket.GetFromLeaderAsync<string>(key, CancellationToken.None) is { } xml)
+            if (await bucket.GetFromLeaderAsync(new Key<string>(key), CancellationToken.None) is { } xml)
             {
                 elements.Add(XElement.Parse(xml.Value));
             }

@@ -92,7 +92,7 @@ public sealed class ChatInputTests(SharedClusterFixture fixture)
         await using var connection = await Cluster.ConnectAsync();
         var keys = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(connection)).GetStoreAsync(Assets.SigningKeysBucket, ct);
         var ring = JsonSerializer.Deserialize<Haetae.Platform.Identity.KeySet>(
-            (await keys.GetEntryAsync<byte[]>(Haetae.Platform.Identity.KeyRing.EntryKey, cancellationToken: ct)).Value!, HaetaeJson.Options)!;
+            (await keys.GetEntryAsync<byte[]>(Haetae.Platform.Identity.KeyRing.EntryKey.Name, cancellationToken: ct)).Value!, HaetaeJson.Options)!;
         var current = Haetae.Platform.Identity.KeyRotation.InUseOrder(ring, Haetae.Platform.Identity.KeyUse.Signing, DateTimeOffset.UtcNow)[0];
         var kid = current.Kid;
         using var platformKey = System.Security.Cryptography.ECDsa.Create();

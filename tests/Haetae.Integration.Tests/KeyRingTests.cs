@@ -12,6 +12,8 @@ namespace Haetae.Integration.Tests;
 /// <summary>The one key ring against real servers, on a platform whose bucket still holds the keys of before.</summary>
 public sealed class KeyRingTests
 {
+    private sealed record EarlierApiKey(string Kid, string Algorithm, string Pkcs8, DateTimeOffset CreatedAt);
+
     [Fact]
     public async Task The_first_ring_keeps_the_login_keys_and_the_api_keys_of_before_so_their_tokens_stay_valid()
     {
@@ -29,11 +31,11 @@ public sealed class KeyRingTests
             return Convert.ToBase64String(ecdsa.ExportPkcs8PrivateKey());
         }
 
-        await bucket.PutAsync("login-keys", new KeySet([
+        await bucket.PutAsync(new Key<KeySet>("login-keys"), new KeySet([
             new RingKey("login1", KeyUse.Signing, Pkcs8(), now.AddDays(-3), now.AddDays(-3)),
             new RingKey("enc1", KeyUse.Encryption, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), now.AddDays(-3), now.AddDays(-3))]), ct);
-        await bucket.PutAsync("key.api1", new { Kid = "api1", Algorithm = "ES256", Pkcs8 = Pkcs8(), CreatedAt = now.AddDays(-5) }, ct);
-        await bucket.PutAsync("current", "api1", ct);
+        await bucket.PutAsync(new Key<EarlierApiKey>("key.api1"), new EarlierApiKey("api1", "ES256", Pkcs8(), now.AddDays(-5)), ct);
+        await bucket.PutAsync(new Key<string>("current"), "api1", ct);
 
         using var ring = new KeyRing(buckets, Options.Create(new KeyRingOptions()), TimeProvider.System, NullLogger<KeyRing>.Instance);
         await ring.StartAsync(ct);

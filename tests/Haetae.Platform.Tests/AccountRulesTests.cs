@@ -65,7 +65,7 @@ public sealed class AccountRulesTests
         var key = AccountRules.LoginKey("email", "jimin@example.kr");
 
         Assert.Equal(key, AccountRules.LoginKeyOf(" JIMIN@example.kr"));
-        Assert.DoesNotContain("jimin", key, StringComparison.Ordinal);
+        Assert.DoesNotContain("jimin", key.Name, StringComparison.Ordinal);
         Assert.Equal(AccountRules.LoginKey("phone", "+821012345678"), AccountRules.LoginKeyOf("+82 10 1234 5678"));
     }
 }

@@ -97,7 +97,7 @@ public sealed class StoreKitTests
         Assert.Equal("u" + Sha256Hex("signup|r1|a@b.io")[..20], AccountRules.UserId("r1", "a@b.io"));
         Assert.Equal("d" + Sha256Hex("ua|ub")[..20], Chats.DirectChatId("ub", "ua"));
         Assert.Equal("g" + Sha256Hex("ua|r2")[..20], Chats.GroupChatId("ua", "r2"));
-        Assert.Equal("login.email." + Sha256Hex("a@b.io"), AccountRules.LoginKey("email", "a@b.io"));
+        Assert.Equal("login.email." + Sha256Hex("a@b.io"), AccountRules.LoginKey("email", "a@b.io").Name);
         Assert.True(RequestIds.IsValid("abc-_1"));
         Assert.False(RequestIds.IsValid("not valid!"));
         Assert.False(RequestIds.IsValid(new string('a', 65)));

@@ -74,15 +74,15 @@ public static partial class AccountRules
             : throw ApiProblem.BadRequest($"password must be {MinPasswordLength} to {MaxPasswordLength} characters");
 
     /// <summary>A login's key in the accounts bucket: a hash, so that keys need no escaping and do not show addresses.</summary>
-    public static string LoginKey(string kind, string normalized) =>
-        RequestIds.Derive($"login.{kind}.", 64, normalized);
+    public static Key<LoginRecord> LoginKey(string kind, string normalized) =>
+        new(RequestIds.Derive($"login.{kind}.", 64, normalized));
 
     /// <summary>The same sign-up request (request id and login) always makes the same user id, so a retry finds its own user.</summary>
     public static string UserId(string requestId, string login) =>
         RequestIds.Derive("u", 20, "signup", requestId, login);
 
     /// <summary>A login typed at sign-in: an e-mail if it has '@', otherwise a phone number.</summary>
-    public static string LoginKeyOf(string login) =>
+    public static Key<LoginRecord> LoginKeyOf(string login) =>
         login.Contains('@', StringComparison.Ordinal) ? LoginKey("email", NormalizeEmail(login)!) : LoginKey("phone", NormalizePhone(login)!);
 
     public static bool IsUserId(string? id) => id is not null && UserIdPattern().IsMatch(id);
@@ -98,6 +98,16 @@ public static partial class AccountRules
 
     [GeneratedRegex("^u[0-9a-f]{20}$")]
     private static partial Regex UserIdPattern();
+}
+
+/// <summary>The identity's keys: users and their logins (accounts bucket), signed-out sessions (sessions bucket).</summary>
+public static class IdentityKeys
+{
+    public const string RevokedPrefix = "revoked.";
+
+    public static Key<UserRecord> User(string userId) => new($"user.{userId}");
+
+    public static Key<RevokedSession> Revoked(string session) => new(RevokedPrefix + session);
 }
 
 /// <summary>Sign-up, sign-in and sign-out against the replicated accounts and sessions buckets.</summary>
@@ -123,19 +133,19 @@ public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, Ti
         var userId = AccountRules.UserId(requestId, phone ?? email!);
         var accounts = await buckets.GetAsync(Assets.AccountsBucket);
 
-        var existing = await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken);
+        var existing = await accounts.TryGetAsync<UserRecord>(IdentityKeys.User(userId), cancellationToken);
         if (existing is null)
         {
             var user = new UserRecord(userId, phone, email, displayName, Hasher.HashPassword(null!, password), time.GetUtcNow(), requestId);
-            if (!await accounts.TryCreateAsync($"user.{userId}", user, cancellationToken))
+            if (!await accounts.TryCreateAsync(IdentityKeys.User(userId), user, cancellationToken))
             {
-                existing = await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken);
+                existing = await accounts.TryGetAsync<UserRecord>(IdentityKeys.User(userId), cancellationToken);
             }
         }
 
         // Claim each login; a login that belongs to someone else undoes this sign-up.
-        var claimed = new List<string>();
-        foreach (var key in new[] { phone is null ? null : AccountRules.LoginKey("phone", phone), email is null ? null : AccountRules.LoginKey("email", email) }.OfType<string>())
+        var claimed = new List<Key<LoginRecord>>();
+        foreach (var key in new[] { phone is null ? (Key<LoginRecord>?)null : AccountRules.LoginKey("phone", phone), email is null ? null : AccountRules.LoginKey("email", email) }.OfType<Key<LoginRecord>>())
         {
             if (await accounts.TryCreateAsync(key, new LoginRecord(userId), cancellationToken))
             {
@@ -153,10 +163,10 @@ public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, Ti
 
                 if (existing is null)
                 {
-                    await accounts.DeleteAsync($"user.{userId}", cancellationToken);
+                    await accounts.DeleteAsync(IdentityKeys.User(userId), cancellationToken);
                 }
 
-                throw ApiProblem.Conflict(key.Contains(".phone.", StringComparison.Ordinal) ? "this phone number is already registered" : "this e-mail address is already registered");
+                throw ApiProblem.Conflict(key.Name.Contains(".phone.", StringComparison.Ordinal) ? "this phone number is already registered" : "this e-mail address is already registered");
             }
         }
 
@@ -193,7 +203,7 @@ public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, Ti
     /// <summary>The user whose login (phone or e-mail) and password these are; null for an unknown login or a wrong password alike.</summary>
     public async Task<UserRecord?> CheckPasswordAsync(string login, string password, CancellationToken cancellationToken)
     {
-        string loginKey;
+        Key<LoginRecord> loginKey;
         try
         {
             loginKey = AccountRules.LoginKeyOf(login);
@@ -210,12 +220,12 @@ public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, Ti
     public async Task SignOutAsync(string session, CancellationToken cancellationToken)
     {
         var sessions = await buckets.GetAsync(Assets.SessionsBucket);
-        await sessions.PutAsync($"revoked.{session}", new RevokedSession(time.GetUtcNow()), cancellationToken);
+        await sessions.PutAsync(IdentityKeys.Revoked(session), new RevokedSession(time.GetUtcNow()), cancellationToken);
     }
 
     /// <remarks>Read from the node's cache: a sign-out reaches every site within milliseconds.</remarks>
     public async Task<bool> IsRevokedAsync(string session, CancellationToken cancellationToken) =>
-        await caches.Revocations.GetAsync($"revoked.{session}", cancellationToken) is not null;
+        await caches.Revocations.GetAsync(IdentityKeys.Revoked(session), cancellationToken) is not null;
 
     public async Task<UserRecord?> FindAsync(string userId, CancellationToken cancellationToken)
     {
@@ -225,13 +235,13 @@ public sealed class Accounts(Buckets buckets, KeyRing keys, HotCaches caches, Ti
         }
 
         var accounts = await buckets.GetAsync(Assets.AccountsBucket);
-        return (await accounts.TryGetAsync<UserRecord>($"user.{userId}", cancellationToken))?.Value;
+        return (await accounts.TryGetAsync<UserRecord>(IdentityKeys.User(userId), cancellationToken))?.Value;
     }
 
     public Task<UserRecord?> FindByLoginAsync(string kind, string normalized, CancellationToken cancellationToken) =>
         FindByLoginKeyAsync(AccountRules.LoginKey(kind, normalized), cancellationToken);
 
-    private async Task<UserRecord?> FindByLoginKeyAsync(string loginKey, CancellationToken cancellationToken)
+    private async Task<UserRecord?> FindByLoginKeyAsync(Key<LoginRecord> loginKey, CancellationToken cancellationToken)
     {
         var accounts = await buckets.GetAsync(Assets.AccountsBucket);
         var login = await accounts.TryGetAsync<LoginRecord>(loginKey, cancellationToken);

@@ -9,7 +9,7 @@ namespace Haetae.Platform.Identity;
 /// </summary>
 public sealed class HotCaches(Buckets buckets) : Microsoft.Extensions.Hosting.BackgroundService
 {
-    public BucketCache<RevokedSession> Revocations { get; } = new(buckets, Haetae.Contracts.Assets.SessionsBucket, "revoked.");
+    public BucketCache<RevokedSession> Revocations { get; } = new(buckets, Haetae.Contracts.Assets.SessionsBucket, IdentityKeys.RevokedPrefix);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Revocations.RunAsync(stoppingToken);
 }

@@ -130,7 +130,8 @@ public static class KeyRotation
 public sealed partial class KeyRing(Buckets buckets, IOptions<KeyRingOptions> options, TimeProvider time, ILogger<KeyRing> logger)
     : BackgroundService, IHealthCheck
 {
-    public const string EntryKey = "keys";
+    /// <summary>Where the ring lives in the signing-keys bucket.</summary>
+    public static readonly Key<KeySet> EntryKey = new("keys");
 
     /// <summary>The signing algorithm of every token.</summary>
     public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
@@ -204,7 +205,7 @@ public sealed partial class KeyRing(Buckets buckets, IOptions<KeyRingOptions> op
         // Another node that rotated first wins the compare-and-set: read again and take its keys.
         var rotated = await StoreRetry.Conflicts<KeySet>(10).ExecuteAsync(async ct =>
         {
-            var stored = await bucket.GetFromLeaderAsync<KeySet>(EntryKey, ct);
+            var stored = await bucket.GetFromLeaderAsync(EntryKey, ct);
             var current = stored?.Value ?? await EarlierKeysAsync(bucket, ct);
             var next = KeyRotation.Rotate(current, time.GetUtcNow(), _policy, NewKey);
             if (stored is not null && ReferenceEquals(next, current))
@@ -230,10 +231,10 @@ public sealed partial class KeyRing(Buckets buckets, IOptions<KeyRingOptions> op
     // ("key.{kid}"). Taken into the first ring written, so tokens they signed stay valid until they expire.
     private static async Task<KeySet> EarlierKeysAsync(JsonBucket bucket, CancellationToken cancellationToken)
     {
-        var keys = (await bucket.TryGetAsync<KeySet>("login-keys", cancellationToken))?.Value.Keys.ToList() ?? [];
+        var keys = (await bucket.TryGetAsync(new Key<KeySet>("login-keys"), cancellationToken))?.Value.Keys.ToList() ?? [];
         await foreach (var key in bucket.KeysAsync("key.*", cancellationToken))
         {
-            if (await bucket.TryGetAsync<EarlierApiKey>(key, cancellationToken) is { } earlier)
+            if (await bucket.TryGetAsync(new Key<EarlierApiKey>(key), cancellationToken) is { } earlier)
             {
                 keys.Add(new RingKey(earlier.Value.Kid, KeyUse.Signing, earlier.Value.Pkcs8, earlier.Value.CreatedAt, earlier.Value.CreatedAt));
             }

@@ -22,9 +22,9 @@ public sealed class BucketCache<T>(Buckets buckets, string bucket, string keyPre
     /// <summary>Changes whenever the watch starts or stops: a read that spans a change is not kept.</summary>
     private long _generation;
 
-    public async Task<T?> GetAsync(string key, CancellationToken cancellationToken)
+    public async Task<T?> GetAsync(Key<T> key, CancellationToken cancellationToken)
     {
-        if (_watching && _entries.TryGetValue(key, out var cached))
+        if (_watching && _entries.TryGetValue(key.Name, out var cached))
         {
             return cached.Value;
         }
@@ -35,7 +35,7 @@ public sealed class BucketCache<T>(Buckets buckets, string bucket, string keyPre
         var read = await store.TryGetAsync<T>(key, cancellationToken);
         if (watching && _watching && Interlocked.Read(ref _generation) == generation)
         {
-            Keep(key, read?.Value, read?.Revision ?? 0);
+            Keep(key.Name, read?.Value, read?.Revision ?? 0);
         }
 
         return read?.Value;

@@ -21,14 +21,14 @@ public sealed class CappedEventLog<T>(Buckets buckets, string bucket, string key
         }
 
         var store = await buckets.GetAsync(bucket);
-        await store.UpdateAsync<LoggedEvents<T>>(key, current => new LoggedEvents<T>(Merge(current?.Events ?? [], events, capacity, subjectOf, kindOf)), cancellationToken);
+        await store.UpdateAsync(new Key<LoggedEvents<T>>(key), current => new LoggedEvents<T>(Merge(current?.Events ?? [], events, capacity, subjectOf, kindOf)), cancellationToken);
     }
 
     /// <summary>The events kept, oldest first (from the leader; during an election, the nearest replica's).</summary>
     public async Task<IReadOnlyList<T>> ReadAsync(CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(bucket);
-        return (await store.TryGetAsync<LoggedEvents<T>>(key, cancellationToken))?.Value.Events ?? [];
+        return (await store.TryGetAsync(new Key<LoggedEvents<T>>(key), cancellationToken))?.Value.Events ?? [];
     }
 
     /// <summary>The log after appending <paramref name="pending"/> to <paramref name="existing"/>: repeats dropped, the newest <paramref name="capacity"/> kept.</summary>

@@ -21,16 +21,16 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     /// site; during an election, when no leader answers, the replica's value is the best there is (reads
     /// pause at most <see cref="DirectReads.LeaderTimeout"/>, and may trail for the seconds an election takes).
     /// </summary>
-    public Task<Versioned<T>?> TryGetAsync<T>(string key, CancellationToken cancellationToken) =>
-        ReadAsync<T>(key, replicaWhenNoLeader: true, cancellationToken);
+    public Task<Versioned<T>?> TryGetAsync<T>(Key<T> key, CancellationToken cancellationToken) =>
+        ReadAsync<T>(key.Name, replicaWhenNoLeader: true, cancellationToken);
 
     /// <summary>
     /// The newest value of <paramref name="key"/> as the bucket's leader has it (null when absent), for
     /// reads that must not trail a write already acknowledged, even during an election: throws when no
     /// leader answers (callers retry through elections).
     /// </summary>
-    public Task<Versioned<T>?> GetFromLeaderAsync<T>(string key, CancellationToken cancellationToken) =>
-        ReadAsync<T>(key, replicaWhenNoLeader: false, cancellationToken);
+    public Task<Versioned<T>?> GetFromLeaderAsync<T>(Key<T> key, CancellationToken cancellationToken) =>
+        ReadAsync<T>(key.Name, replicaWhenNoLeader: false, cancellationToken);
 
     private async Task<Versioned<T>?> ReadAsync<T>(string key, bool replicaWhenNoLeader, CancellationToken cancellationToken)
     {
@@ -41,16 +41,16 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
     }
 
     /// <summary>Creates <paramref name="key"/>; false if it exists already.</summary>
-    public async Task<bool> TryCreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
+    public async Task<bool> TryCreateAsync<T>(Key<T> key, T value, CancellationToken cancellationToken) =>
         await CreateAsync(key, value, cancellationToken) is not null;
 
     /// <summary>Creates <paramref name="key"/> and returns its revision; null if it exists already.</summary>
-    public async Task<ulong?> CreateAsync<T>(string key, T value, CancellationToken cancellationToken) =>
-        Written(await store.TryCreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken));
+    public async Task<ulong?> CreateAsync<T>(Key<T> key, T value, CancellationToken cancellationToken) =>
+        Written(await store.TryCreateAsync(key.Name, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken));
 
     /// <summary>Replaces <paramref name="key"/> only if it is still at <paramref name="revision"/>; null if it changed since.</summary>
-    public async Task<ulong?> ReplaceAsync<T>(string key, T value, ulong revision, CancellationToken cancellationToken) =>
-        Written(await store.TryUpdateAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), revision, cancellationToken: cancellationToken));
+    public async Task<ulong?> ReplaceAsync<T>(Key<T> key, T value, ulong revision, CancellationToken cancellationToken) =>
+        Written(await store.TryUpdateAsync(key.Name, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), revision, cancellationToken: cancellationToken));
 
     /// <summary>The new revision; null when the compare-and-set lost; anything else (an outage) is thrown.</summary>
     private static ulong? Written(NATS.Client.Core.NatsResult<ulong> result) =>
@@ -81,18 +81,18 @@ public sealed class JsonBucket(INatsKVStore store, NATS.Client.JetStream.INatsJS
         }
     }
 
-    public Task<ulong> PutAsync<T>(string key, T value, CancellationToken cancellationToken) =>
-        store.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken).AsTask();
+    public Task<ulong> PutAsync<T>(Key<T> key, T value, CancellationToken cancellationToken) =>
+        store.PutAsync(key.Name, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options), cancellationToken: cancellationToken).AsTask();
 
-    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
-        store.DeleteAsync(key, cancellationToken: cancellationToken).AsTask();
+    public Task DeleteAsync<T>(Key<T> key, CancellationToken cancellationToken) =>
+        store.DeleteAsync(key.Name, cancellationToken: cancellationToken).AsTask();
 
     /// <summary>
     /// Applies <paramref name="change"/> to the current value (null when absent) with compare-and-set,
     /// reading again and retrying when another writer got there first. <paramref name="change"/> may throw
     /// to refuse the change; it must not have side effects, as it can run more than once.
     /// </summary>
-    public async Task<T> UpdateAsync<T>(string key, Func<T?, T> change, CancellationToken cancellationToken)
+    public async Task<T> UpdateAsync<T>(Key<T> key, Func<T?, T> change, CancellationToken cancellationToken)
         where T : class
     {
         // Someone else changed it since we read it (or our read trailed): read again.

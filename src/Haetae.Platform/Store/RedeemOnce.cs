@@ -18,7 +18,7 @@ public sealed class RedeemOnce<T>(Buckets buckets, string bucket, string keyPref
     public async Task<RedeemOutcome<T>> RedeemAsync(string key, string redeemer, Func<T> result, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(bucket);
-        var entryKey = keyPrefix + key;
+        var entryKey = new Key<Redemption<T>>(keyPrefix + key);
         var mine = new Redemption<T>(redeemer, time.GetUtcNow(), result());
         if (await StoreRetry.ThroughElectionAsync(async () => await store.CreateAsync(entryKey, mine, cancellationToken), cancellationToken) is not null)
         {
@@ -26,7 +26,7 @@ public sealed class RedeemOnce<T>(Buckets buckets, string bucket, string keyPref
         }
 
         // Taken: by this redeemer on an earlier try (its first result stands), or by someone else.
-        var stored = await StoreRetry.ThroughElectionAsync(async () => await store.GetFromLeaderAsync<Redemption<T>>(entryKey, cancellationToken), cancellationToken)
+        var stored = await StoreRetry.ThroughElectionAsync(async () => await store.GetFromLeaderAsync(entryKey, cancellationToken), cancellationToken)
             ?? throw new Hosting.ApiProblem(503, "Store busy", "the redemption could not be read back; retry with the same request id");
         return new RedeemOutcome<T>(stored.Value.By == redeemer, stored.Value.By, stored.Value.At, stored.Value.Result);
     }
@@ -35,6 +35,6 @@ public sealed class RedeemOnce<T>(Buckets buckets, string bucket, string keyPref
     public async Task<Redemption<T>?> FindAsync(string key, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(bucket);
-        return (await StoreRetry.ThroughElectionAsync(async () => await store.GetFromLeaderAsync<Redemption<T>>(keyPrefix + key, cancellationToken), cancellationToken))?.Value;
+        return (await StoreRetry.ThroughElectionAsync(async () => await store.GetFromLeaderAsync(new Key<Redemption<T>>(keyPrefix + key), cancellationToken), cancellationToken))?.Value;
     }
 }
