@@ -51,7 +51,7 @@ public static partial class LoginProvider
     private static string SafeReturnUrl(string? returnUrl) =>
         returnUrl is not null && returnUrl.StartsWith(AuthorizePath + "?", StringComparison.Ordinal) && !returnUrl.Contains('\\') ? returnUrl : "/";
 
-    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, Accounts accounts)
+    private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, Accounts accounts, TimeProvider time)
     {
         if (!http.Request.HasFormContentType)
         {
@@ -91,21 +91,21 @@ public static partial class LoginProvider
         }
 
         var identity = new ClaimsIdentity(
-            [new Claim(Claims.Subject, user.Id), new Claim(Claims.Name, user.DisplayName), new Claim(Claims.AuthenticationTime, DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))],
+            [new Claim(Claims.Subject, user.Id), new Claim(Claims.Name, user.DisplayName), new Claim(Claims.AuthenticationTime, time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture))],
             CookieScheme, Claims.Name, Claims.Role);
         await http.SignInAsync(CookieScheme, new ClaimsPrincipal(identity));
         return Results.LocalRedirect(returnUrl);
     }
 
     private static async Task<IResult> AuthorizeAsync(
-        HttpContext http, Accounts accounts, IAntiforgery antiforgery,
+        HttpContext http, Accounts accounts, IAntiforgery antiforgery, TimeProvider time,
         IOpenIddictApplicationManager applications, IOpenIddictAuthorizationManager authorizations, IOpenIddictScopeManager scopes)
     {
         var request = http.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
         var signedIn = await http.AuthenticateAsync(CookieScheme);
         var user = signedIn.Succeeded && signedIn.Principal.GetClaim(Claims.Subject) is { } sub ? await accounts.FindAsync(sub, http.RequestAborted) : null;
         var tooOld = request.MaxAge is { } maxAge && signedIn.Principal?.GetClaim(Claims.AuthenticationTime) is { } at &&
-                     long.TryParse(at, out var seconds) && DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeSeconds(seconds) > TimeSpan.FromSeconds(maxAge);
+                     long.TryParse(at, out var seconds) && time.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(seconds) > TimeSpan.FromSeconds(maxAge);
         if (user is null || request.HasPromptValue(PromptValues.Login) || tooOld)
         {
             if (request.HasPromptValue(PromptValues.None))

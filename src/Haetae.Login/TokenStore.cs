@@ -7,7 +7,7 @@ using OpenIddict.Abstractions;
 
 namespace Haetae.Login;
 
-internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHttpContextAccessor? http = null)
+internal sealed class TokenStore(Buckets buckets, TimeProvider time, Microsoft.AspNetCore.Http.IHttpContextAccessor? http = null)
     : KvStore<LoginToken>(buckets, Assets.LoginTokensBucket, "token"), IOpenIddictTokenStore<LoginToken>
 {
     /// <summary>Set on the request that lost a redemption race; the value is the token's authorization id.</summary>
@@ -96,7 +96,7 @@ internal sealed class TokenStore(Buckets buckets, Microsoft.AspNetCore.Http.IHtt
         long pruned = 0;
         foreach (var token in await AllAsync(cancellationToken))
         {
-            if (token.CreationDate < threshold && (token.Status != OpenIddictConstants.Statuses.Valid || token.ExpirationDate < DateTimeOffset.UtcNow))
+            if (token.CreationDate < threshold && (token.Status != OpenIddictConstants.Statuses.Valid || token.ExpirationDate < time.GetUtcNow()))
             {
                 await DeleteAsync(token, cancellationToken);
                 pruned++;

@@ -15,7 +15,7 @@ namespace Haetae.Operations;
 /// full redundancy in the replicated console bucket. Every node records what it sees; a transition
 /// already recorded by another node is not recorded twice.
 /// </summary>
-internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, AssetCatalog catalog, ILogger<ConsoleWatch> logger) : BackgroundService
+internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, AssetCatalog catalog, TimeProvider time, ILogger<ConsoleWatch> logger) : BackgroundService
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
     private readonly MonitoringClient _monitoring = new();
@@ -50,7 +50,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, As
             {
                 var status = await ClusterStatus.ReadAsync(Platform, _monitoring, catalog, checkNodes: true, stoppingToken);
                 Latest = status;
-                LatestAt = DateTimeOffset.UtcNow;
+                LatestAt = time.GetUtcNow();
                 await RecordTransitionsAsync(status, stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -64,7 +64,7 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, As
     private async Task RecordTransitionsAsync(ClusterStatus status, CancellationToken cancellationToken)
     {
         var found = new List<ConsoleEvent>();
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         foreach (var site in status.Sites)
         {
             var up = site.ServerAnswers;

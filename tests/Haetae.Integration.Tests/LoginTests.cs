@@ -237,11 +237,10 @@ public sealed class LoginTests(SharedClusterFixture fixture)
 
         // The secret is stored hashed: the bucket entry does not contain it.
         await using var nats = await Cluster.ConnectAsync();
-        var store = await new NatsKVContext(new NatsJSContext(nats)).GetStoreAsync(Assets.LoginClientsBucket, ct);
-        var index = await store.GetEntryAsync<string>($"client.{clientId}", cancellationToken: ct);
-        var appId = System.Text.Json.JsonDocument.Parse(index.Value!).RootElement.GetProperty("id").GetString();
-        var app = await store.GetEntryAsync<string>($"app.{appId}", cancellationToken: ct);
-        Assert.DoesNotContain(registered.ClientSecret!, app.Value!, StringComparison.Ordinal);
+        var index = await LeaderEntryAsync(nats, Assets.LoginClientsBucket, $"client.{clientId}", ct);
+        var appId = System.Text.Json.JsonDocument.Parse(index.Data).RootElement.GetProperty("id").GetString();
+        var app = await LeaderEntryAsync(nats, Assets.LoginClientsBucket, $"app.{appId}", ct);
+        Assert.DoesNotContain(registered.ClientSecret!, System.Text.Encoding.UTF8.GetString(app.Data.Span), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -346,18 +345,24 @@ public sealed class LoginTests(SharedClusterFixture fixture)
         response.Raw is { Length: > 0 } raw && System.Text.Json.JsonDocument.Parse(raw).RootElement.TryGetProperty("error", out var error) ? error.GetString() : $"HTTP {(int)response.HttpStatusCode}";
 
     /// <summary>Backdates a code's entry (found by the code itself, which is its reference id) to make it expired.</summary>
+    /// <summary>A bucket entry as its leader has it: what was just written at another site may not be at a replica yet.</summary>
+    private static async Task<Haetae.Platform.Store.StoredEntry> LeaderEntryAsync(NATS.Client.Core.INatsConnection nats, string bucket, string key, CancellationToken ct) =>
+        await Haetae.Platform.Store.DirectReads.GetLastFromLeaderAsync(nats, $"KV_{bucket}", $"$KV.{bucket}.{key}", ct)
+        ?? throw new InvalidOperationException($"{key} is not in {bucket}");
+
     private async Task ExpireCodeAsync(string code, CancellationToken ct)
     {
         await using var nats = await Cluster.ConnectAsync();
         var tokens = await new NatsKVContext(new NatsJSContext(nats)).GetStoreAsync(Assets.LoginTokensBucket, ct);
+        Task<Haetae.Platform.Store.StoredEntry> LeaderAsync(string key) => LeaderEntryAsync(nats, Assets.LoginTokensBucket, key, ct);
         // OpenIddict stores a reference id as the Base64 of its SHA-256; the store's index key is the hex SHA-256 of that.
         var stored = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(code)));
         var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stored))).ToLowerInvariant();
-        var id = System.Text.Json.JsonDocument.Parse((await tokens.GetEntryAsync<string>($"reference.{hash}", cancellationToken: ct)).Value!).RootElement.GetProperty("id").GetString();
-        var entry = await tokens.GetEntryAsync<string>($"token.{id}", cancellationToken: ct);
-        var json = System.Text.Json.Nodes.JsonNode.Parse(entry.Value!)!;
+        var id = System.Text.Json.JsonDocument.Parse((await LeaderAsync($"reference.{hash}")).Data).RootElement.GetProperty("id").GetString();
+        var entry = await LeaderAsync($"token.{id}");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(entry.Data.Span)!;
         json["expirationDate"] = DateTimeOffset.UtcNow.AddMinutes(-1).ToString("O");
-        await tokens.UpdateAsync(entry.Key, json.ToJsonString(), entry.Revision, cancellationToken: ct);
+        await tokens.UpdateAsync($"token.{id}", json.ToJsonString(), entry.Sequence, cancellationToken: ct);
     }
 
     private HttpClient Admin(int site)
