@@ -66,6 +66,7 @@ public sealed class LoginRevocationTests(SharedClusterFixture fixture)
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddProvider(logs));
         services.AddSingleton(new Buckets(js));
+        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TokenStore>();
         services.AddOpenIddict().AddCore(core => core.UseReplicatedStores());
         return services.BuildServiceProvider();
