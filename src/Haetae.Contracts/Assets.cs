@@ -6,7 +6,8 @@ namespace Haetae.Contracts;
 public abstract record Asset(string Name, string StreamName);
 
 /// <summary>A stream holding one shard of a keyed sequence (for example the chats whose id hashes to it).</summary>
-public sealed record StreamAsset(string Name, IReadOnlyList<string> Subjects) : Asset(Name, Name);
+/// <param name="AllowAtomic">Whether writers may commit a batch of messages atomically (nats-server's allow_atomic).</param>
+public sealed record StreamAsset(string Name, IReadOnlyList<string> Subjects, bool AllowAtomic = false) : Asset(Name, Name);
 
 /// <summary>A key-value bucket with compare-and-set.</summary>
 /// <param name="MaxAge">Entries older than this are forgotten (null: kept).</param>

@@ -1,6 +1,7 @@
 using Haetae.Chat;
 using Haetae.Login;
 using Haetae.Operations;
+using Haetae.Pay;
 using Haetae.Platform;
 using Haetae.Platform.Identity;
 
@@ -12,7 +13,7 @@ namespace Haetae.Modules;
 /// </summary>
 public static class PlatformModules
 {
-    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule()];
+    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule()];
 
     /// <summary>Every module's streams, buckets and object stores: what every node provisions.</summary>
     public static AssetCatalog Catalog { get; } = AssetCatalog.Of(All);

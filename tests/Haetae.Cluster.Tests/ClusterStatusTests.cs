@@ -39,7 +39,7 @@ public sealed class ClusterStatusTests
 
         Assert.True(status.FullyReplicated);
         Assert.Equal("pangyo", status.MetaLeader);
-        Assert.Equal(Assets.ChatShards, status.Sites[0].StreamLeaders);
+        Assert.Equal(Catalog.All.OfType<StreamAsset>().Count(), status.Sites[0].StreamLeaders);
         Assert.Equal(Catalog.All.OfType<KvAsset>().Count(), status.Sites[0].KvLeaders);
         Assert.Equal(Catalog.All.OfType<ObjectStoreAsset>().Count(), status.Sites[0].ObjectStoreLeaders);
         Assert.Equal(0, status.Sites[1].StreamLeaders);

@@ -46,6 +46,7 @@ public static class AssetProvisioner
                         Retention = StreamConfigRetention.Limits,
                         DuplicateWindow = Assets.DuplicateWindow,
                         AllowDirect = true,
+                        AllowAtomicPublish = stream.AllowAtomic,
                     },
                     cancellationToken);
                 break;

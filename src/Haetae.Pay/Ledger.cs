@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Haetae.Contracts;
+using Haetae.Platform.Hosting;
+using Haetae.Platform.Store;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Haetae.Pay;
+
+/// <summary>An account's newest entry: its totals after the transfer that wrote it.</summary>
+public sealed record AccountEntry(AccountState State, string? TransferId, DateTimeOffset At);
+
+/// <summary>
+/// The double-entry ledger in one replicated stream (<see cref="StreamName"/>, allow_atomic). Each account
+/// is a subject whose newest message holds its totals; each transfer is a subject written once. A
+/// transfer is one atomic batch: the transfer's subject (expected empty, so an id is used once, ever),
+/// and both accounts' new totals, each expecting the account's newest message to be the one read. So a
+/// transfer is applied whole or not at all, never twice, and never on totals another transfer changed
+/// meanwhile (that one's batch is refused whole, and reads again). Settling a hold also writes the
+/// hold's resolution subject, expected empty, so a hold is settled once.
+/// </summary>
+public sealed class Ledger(INatsConnection connection, TimeProvider time)
+{
+    public const string StreamName = "PAY";
+
+    public static StreamAsset Asset { get; } = new(StreamName, ["pay.>"], AllowAtomic: true);
+
+    public static string AccountSubject(string accountId) => $"pay.acct.{accountId}";
+
+    public static string TransferSubject(string transferId) => $"pay.xfer.{transferId}";
+
+    public static string ResolutionSubject(string pendingId) => $"pay.done.{pendingId}";
+
+    /// <summary>Opens an account (once; opening it again returns it as it is).</summary>
+    public async Task<AccountState> OpenAsync(string accountId, AccountFlags flags, CancellationToken cancellationToken)
+    {
+        var opened = AccountState.Open(accountId, flags);
+        try
+        {
+            await StoreRetry.ThroughElectionAsync(
+                () => AtomicBatch.PublishAsync(connection, [new BatchMessage(AccountSubject(accountId), Serialize(new AccountEntry(opened, null, time.GetUtcNow())), 0)], cancellationToken),
+                cancellationToken);
+            return opened;
+        }
+        catch (NatsJSApiException e) when (e.Error.ErrCode == ReplicatedPublisher.WrongLastSequence)
+        {
+            return (await ReadAccountAsync(accountId, cancellationToken))!.Value.Entry.State;
+        }
+    }
+
+    /// <summary>The account's totals as the stream's leader has them; null for an account never opened.</summary>
+    public async Task<AccountState?> AccountAsync(string accountId, CancellationToken cancellationToken) =>
+        (await ReadAccountAsync(accountId, cancellationToken))?.Entry.State;
+
+    /// <summary>The transfer with this id, if it was ever written.</summary>
+    public async Task<Transfer?> TransferAsync(string transferId, CancellationToken cancellationToken)
+    {
+        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, TransferSubject(transferId), cancellationToken), cancellationToken);
+        return stored is null ? null : JsonSerializer.Deserialize<Transfer>(stored.Data.Span, HaetaeJson.Options);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="transfer"/> once. A transfer whose id was written already returns the one
+    /// written (a retry gets its first result); if that one differs from this request, it is a conflict.
+    /// </summary>
+    /// <exception cref="LedgerRefusal">The rules refuse it; nothing is written.</exception>
+    /// <remarks>
+    /// An attempt that meets an outage (no answer to the batch: it may be stored) starts again from the
+    /// top, through <see cref="StoreRetry.UntilStored"/>: reading this id's subject tells whether it was
+    /// stored, and writing again cannot apply it twice (the subject is expected empty, the totals unchanged).
+    /// </remarks>
+    public async Task<Transfer> ExecuteAsync(Transfer transfer, CancellationToken cancellationToken)
+    {
+        var outcome = await StoreRetry.UntilStored.ExecuteAsync(ct => new ValueTask<Conflicted<Transfer>>(StoreRetry.Conflicts<Transfer>(50).ExecuteAsync(async ct =>
+        {
+            if (await TransferAsync(transfer.Id, ct) is { } earlier)
+            {
+                return Conflicted<Transfer>.Done(Same(earlier, transfer));
+            }
+
+            var debit = await ReadAccountAsync(transfer.DebitAccount, ct) ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.DebitAccount}");
+            var credit = await ReadAccountAsync(transfer.CreditAccount, ct) ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.CreditAccount}");
+            Transfer? hold = null;
+            if (transfer.Kind is TransferKind.PostPending or TransferKind.VoidPending)
+            {
+                hold = transfer.PendingId is null ? null : await TransferAsync(transfer.PendingId, ct);
+                if (hold is not null && await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(hold.Id), ct), ct) is not null)
+                {
+                    throw new LedgerRefusal(Refusal.PendingAlreadyResolved, $"hold {hold.Id} is settled already");
+                }
+            }
+
+            var now = time.GetUtcNow();
+            var (debitAfter, creditAfter) = LedgerRules.Apply(debit.Entry.State, credit.Entry.State, transfer, hold, now);
+            List<BatchMessage> batch =
+            [
+                new(TransferSubject(transfer.Id), Serialize(transfer), 0),
+                new(AccountSubject(transfer.DebitAccount), Serialize(new AccountEntry(debitAfter, transfer.Id, now)), debit.Sequence),
+                new(AccountSubject(transfer.CreditAccount), Serialize(new AccountEntry(creditAfter, transfer.Id, now)), credit.Sequence),
+            ];
+            if (hold is not null)
+            {
+                batch.Add(new(ResolutionSubject(hold.Id), Serialize(transfer.Id), 0));
+            }
+
+            try
+            {
+                await AtomicBatch.PublishAsync(connection, batch, ct);
+                return Conflicted<Transfer>.Done(transfer);
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode is ReplicatedPublisher.WrongLastSequence or ReplicatedPublisher.SubjectInFlight)
+            {
+                // Another transfer changed an account (or wrote this id) first: read again.
+                return Conflicted<Transfer>.Lost;
+            }
+        }, ct).AsTask()), cancellationToken);
+        return outcome.Conflict
+            ? throw new ApiProblem(503, "Ledger busy", "the accounts kept changing under this transfer; retry with the same id")
+            : outcome.Value;
+    }
+
+    private static Transfer Same(Transfer earlier, Transfer asked) =>
+        earlier with { At = asked.At } == asked
+            ? earlier
+            : throw ApiProblem.Conflict($"transfer {asked.Id} exists with other details");
+
+    private async Task<(AccountEntry Entry, ulong Sequence)?> ReadAccountAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, AccountSubject(accountId), cancellationToken), cancellationToken);
+        return stored is null ? null : (JsonSerializer.Deserialize<AccountEntry>(stored.Data.Span, HaetaeJson.Options)!, stored.Sequence);
+    }
+
+    private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options);
+}
