@@ -1,9 +1,6 @@
 using System.CommandLine;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Haetae.Contracts;
-using Haetae.Platform.Monitoring;
 
 namespace Haetae.Cli;
 
@@ -35,7 +32,7 @@ internal static class ClientsCommand
             var registration = new ClientRegistration(
                 parse.GetValue(name), parse.GetValue(redirect) ?? [], parse.GetValue(postLogout) ?? [], parse.GetValue(isPublic),
                 parse.GetValue(scope) ?? [], parse.GetValue(credentials), SkipConsent: parse.GetValue(skipConsent));
-            var view = await CallAsync<ClientView>(parse.GetValue(home)!, HttpMethod.Put, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", registration, stopping);
+            var view = await AdminCalls.CallAsync<ClientView>(parse.GetValue(home)!, HttpMethod.Put, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", registration, stopping);
             await output.WriteLineAsync(JsonSerializer.Serialize(view, HaetaeJson.Readable));
             if (view?.ClientSecret is not null)
             {
@@ -45,12 +42,12 @@ internal static class ClientsCommand
 
         var list = new Command("list", "List the registered apps");
         list.SetAction(parse => GuardAsync(error, stopping, async () =>
-            await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<List<ClientView>>(parse.GetValue(home)!, HttpMethod.Get, "/admin/clients", null, stopping), HaetaeJson.Readable))));
+            await output.WriteLineAsync(JsonSerializer.Serialize(await AdminCalls.CallAsync<List<ClientView>>(parse.GetValue(home)!, HttpMethod.Get, "/admin/clients", null, stopping), HaetaeJson.Readable))));
 
         var remove = new Command("remove", "Remove an app: its codes and tokens stop working") { clientId };
         remove.SetAction(parse => GuardAsync(error, stopping, async () =>
         {
-            await CallAsync<object>(parse.GetValue(home)!, HttpMethod.Delete, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", null, stopping);
+            await AdminCalls.CallAsync<object>(parse.GetValue(home)!, HttpMethod.Delete, $"/admin/clients/{Uri.EscapeDataString(parse.GetValue(clientId)!)}", null, stopping);
             await output.WriteLineAsync($"removed {parse.GetValue(clientId)}");
         }));
 
@@ -59,7 +56,7 @@ internal static class ClientsCommand
         var scopeDisplay = new Option<string?>("--name") { Description = "Shown on the consent page" };
         var registerScope = new Command("register", "Register an API scope, or change one") { scopeName, audience, scopeDisplay };
         registerScope.SetAction(parse => GuardAsync(error, stopping, async () =>
-            await output.WriteLineAsync(JsonSerializer.Serialize(await CallAsync<ScopeView>(
+            await output.WriteLineAsync(JsonSerializer.Serialize(await AdminCalls.CallAsync<ScopeView>(
                 parse.GetValue(home)!, HttpMethod.Put, $"/admin/scopes/{Uri.EscapeDataString(parse.GetValue(scopeName)!)}",
                 new ScopeRegistration(parse.GetValue(scopeDisplay), parse.GetValue(audience)), stopping), HaetaeJson.Readable))));
 
@@ -68,52 +65,6 @@ internal static class ClientsCommand
             new Command("clients", "Third-party apps that sign their users in with Haetae") { register, list, remove },
             new Command("scopes", "API scopes third-party apps may ask for") { registerScope },
         ];
-    }
-
-    /// <summary>Sends one admin call to the first site of the running platform that answers.</summary>
-    private static async Task<T?> CallAsync<T>(string home, HttpMethod method, string path, object? body, CancellationToken cancellationToken)
-    {
-        var root = HaetaeCommand.LocalRoot(home);
-        var reply = await ControlClient.SendAsync(Path.Combine(root, "control.sock"), new ControlRequest("describe"), cancellationToken);
-        var secrets = await HaetaeCommand.LoadSecretsAsync(root, cancellationToken)
-            ?? throw new PlatformException($"no secrets file in {root}; start the platform with ./haetae up");
-        var failures = new List<string>();
-        foreach (var site in reply.Platform!.Sites.Where(s => s.State == SiteState.Running))
-        {
-            using var http = new HttpClient { BaseAddress = site.Spec.NodeUri, Timeout = TimeSpan.FromSeconds(20) };
-            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body, options: HaetaeJson.Readable) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secrets.AdminKey);
-            HttpResponseMessage response;
-            try
-            {
-                response = await http.SendAsync(request, cancellationToken);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                failures.Add($"{site.Spec.Name}: {e.Message}");
-                continue;
-            }
-
-            using (response)
-            {
-                if ((int)response.StatusCode >= 500)
-                {
-                    failures.Add($"{site.Spec.Name}: HTTP {(int)response.StatusCode}");
-                    continue;
-                }
-
-                if (!response.IsSuccessStatusCode)
-                {
-                    var problem = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-                    var detail = problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("detail", out var d) ? d.GetString() : response.ReasonPhrase;
-                    throw new PlatformException($"refused ({(int)response.StatusCode}): {detail}");
-                }
-
-                return response.Content.Headers.ContentLength == 0 ? default : await response.Content.ReadFromJsonAsync<T>(HaetaeJson.Readable, cancellationToken);
-            }
-        }
-
-        throw new PlatformException($"no site answered: {string.Join("; ", failures)}");
     }
 
     private static async Task<int> GuardAsync(TextWriter error, CancellationToken stopping, Func<Task> action) => await HaetaeCommand.GuardAsync(error, stopping, async () =>

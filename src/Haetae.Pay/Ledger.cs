@@ -7,8 +7,11 @@ using NATS.Client.JetStream;
 
 namespace Haetae.Pay;
 
-/// <summary>An account's newest entry: its totals after the transfer that wrote it.</summary>
+/// <summary>An account's newest entry: its totals after the transfer that wrote it (none for the opening entry).</summary>
 public sealed record AccountEntry(AccountState State, string? TransferId, DateTimeOffset At);
+
+/// <summary>One message of the ledger's stream, as the audit reads it.</summary>
+public sealed record LedgerMessage(string Subject, ulong Sequence, ReadOnlyMemory<byte> Data);
 
 /// <summary>
 /// The double-entry ledger in one replicated stream (<see cref="StreamName"/>, allow_atomic). Each account
@@ -117,6 +120,28 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
         return outcome.Conflict
             ? throw new ApiProblem(503, "Ledger busy", "the accounts kept changing under this transfer; retry with the same id")
             : outcome.Value;
+    }
+
+    /// <summary>Every message of the ledger, in stream order, up to the newest when the reading started.</summary>
+    public async IAsyncEnumerable<LedgerMessage> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var js = new NatsJSContext(connection);
+        var last = (await js.GetStreamAsync(StreamName, cancellationToken: cancellationToken)).Info.State.LastSeq;
+        if (last == 0)
+        {
+            yield break;
+        }
+
+        var consumer = await js.CreateOrderedConsumerAsync(StreamName, cancellationToken: cancellationToken);
+        await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: cancellationToken))
+        {
+            var sequence = message.Metadata?.Sequence.Stream ?? 0;
+            yield return new LedgerMessage(message.Subject, sequence, message.Data ?? []);
+            if (sequence >= last)
+            {
+                yield break;
+            }
+        }
     }
 
     private static Transfer Same(Transfer earlier, Transfer asked) =>

@@ -1,5 +1,8 @@
 using Haetae.Contracts;
 using Haetae.Platform;
+using Haetae.Platform.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,7 +10,7 @@ using NATS.Client.Core;
 
 namespace Haetae.Pay;
 
-/// <summary>Pay: for now the double-entry ledger every wallet, transfer and payment will be written to.</summary>
+/// <summary>Pay: for now the double-entry ledger every wallet, transfer and payment will be written to, and its audit.</summary>
 public sealed class PayModule : IHaetaeModule
 {
     public string Name => "pay";
@@ -17,7 +20,17 @@ public sealed class PayModule : IHaetaeModule
     public void AddServices(IServiceCollection services, IConfiguration configuration) =>
         services.AddSingleton(sp => new Ledger(sp.GetRequiredService<INatsConnection>(), sp.GetRequiredService<TimeProvider>()));
 
-    public void MapEndpoints(IEndpointRouteBuilder app)
-    {
-    }
+    /// <summary>The operator's audit (admin key): the whole ledger read and checked, as `haetae pay audit` prints it.</summary>
+    public void MapEndpoints(IEndpointRouteBuilder app) =>
+        app.MapGroup("/admin/pay").AddEndpointFilter(AdminKey.RequireAsync).WithTags("pay").ProducesStandardProblems()
+            .MapGet("/audit", async (Ledger ledger, CancellationToken ct) =>
+            {
+                var messages = new List<LedgerMessage>();
+                await foreach (var message in ledger.ReadAllAsync(ct))
+                {
+                    messages.Add(message);
+                }
+
+                return TypedResults.Ok(LedgerAudit.Check(messages));
+            });
 }

@@ -5,7 +5,7 @@ using Haetae.Testing;
 
 namespace Haetae.Integration.Tests;
 
-/// <summary>`haetae clients` and `haetae scopes` against a running platform: through its control socket and any site's admin API.</summary>
+/// <summary>`haetae clients`, `haetae scopes` and `haetae pay audit` against a running platform: through its control socket and any site's admin API.</summary>
 [Collection(SharedClusterCollection.Name)]
 public sealed class CliClientsTests(SharedClusterFixture fixture)
 {
@@ -14,9 +14,7 @@ public sealed class CliClientsTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         var cluster = fixture.Cluster;
-        // What `haetae up` leaves beside the data: the secrets file (the admin key) and the control socket.
-        await File.WriteAllTextAsync(Path.Combine(cluster.Spec.RootDirectory, "secrets.json"), JsonSerializer.Serialize(cluster.Spec.Secrets), ct);
-        await using var control = await ControlServer.StartAsync(cluster.Platform, ct);
+        await using var control = await AsUpLeavesItAsync(cluster, ct);
         var id = $"cli-{Guid.NewGuid():N}"[..16];
 
         var scope = await RunAsync(cluster.Home, "scopes", "register", "cli.api", "--audience", "cli", "--name", "CLI API");
@@ -39,6 +37,33 @@ public sealed class CliClientsTests(SharedClusterFixture fixture)
         Assert.Equal(0, (await RunAsync(cluster.Home, "clients", "remove", id)).ExitCode);
         var gone = await RunAsync(cluster.Home, "clients", "remove", id);
         Assert.Equal($"haetae: refused (404): no client '{id}'\n", gone.Error);
+    }
+
+    [Fact]
+    public async Task The_pay_audit_reads_the_whole_ledger_at_a_site_and_says_it_is_sound()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var cluster = fixture.Cluster;
+        await using var control = await AsUpLeavesItAsync(cluster, ct);
+        await using var nats = await cluster.ConnectAsync();
+        var ledger = new Haetae.Pay.Ledger(nats, TimeProvider.System);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        await ledger.OpenAsync($"bank-{run}", Haetae.Pay.AccountFlags.None, ct);
+        await ledger.OpenAsync($"w-{run}", Haetae.Pay.AccountFlags.DebitsMustNotExceedCredits, ct);
+        await ledger.ExecuteAsync(new Haetae.Pay.Transfer($"top-{run}", $"bank-{run}", $"w-{run}", 5_000, Haetae.Pay.TransferKind.Posted, "top-up", DateTimeOffset.UtcNow), ct);
+
+        var audit = await RunAsync(cluster.Home, "pay", "audit");
+
+        Assert.Equal(0, audit.ExitCode);
+        Assert.Matches(@"^[1-9][0-9]* transfers, [1-9][0-9]* accounts, [1-9][0-9]* entries; balances sum to ₩0; ", audit.Output);
+        Assert.EndsWith("The ledger is sound.\n", audit.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>What `haetae up` leaves beside the data: the secrets file (the admin key) and the control socket.</summary>
+    private static async Task<ControlServer> AsUpLeavesItAsync(TestCluster cluster, CancellationToken ct)
+    {
+        await File.WriteAllTextAsync(Path.Combine(cluster.Spec.RootDirectory, "secrets.json"), JsonSerializer.Serialize(cluster.Spec.Secrets), ct);
+        return await ControlServer.StartAsync(cluster.Platform, ct);
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string home, params string[] args)

@@ -25,6 +25,18 @@ public sealed class LedgerTests(SharedClusterFixture fixture)
             return Id(name);
         }
 
+        /// <summary>The whole ledger, every test's transfers so far, read and checked.</summary>
+        public async Task<AuditReport> AuditAsync(CancellationToken ct)
+        {
+            var messages = new List<LedgerMessage>();
+            await foreach (var message in At[2].ReadAllAsync(ct))
+            {
+                messages.Add(message);
+            }
+
+            return LedgerAudit.Check(messages);
+        }
+
         public ValueTask DisposeAsync() => sites.DisposeAsync();
     }
 
@@ -56,6 +68,9 @@ public sealed class LedgerTests(SharedClusterFixture fixture)
         var states = await Task.WhenAll(new[] { bank, minji, cafe }.Select(a => books.At[1].AccountAsync(a, ct)));
         Assert.Equal([-30_000L, 2_000L, 28_000L], states.Select(s => s!.Balance));
         Assert.Equal(0, states.Sum(s => s!.Balance));
+        var audit = await books.AuditAsync(ct);
+        Assert.True(audit.Sound, string.Join("; ", audit.Violations));
+        Assert.True(audit.Transfers >= 5, $"the audit read {audit.Transfers} transfers");
     }
 
     [Fact]
@@ -104,5 +119,7 @@ public sealed class LedgerTests(SharedClusterFixture fixture)
         var (payer, payee) = (await books.At[0].AccountAsync(sora, ct), await books.At[0].AccountAsync(shop, ct));
         Assert.Equal((8_000L, 8_000L, 0L), (payer!.Balance, payer.Available, payer.DebitsPending));
         Assert.Equal((12_000L, 0L), (payee!.Balance, payee.CreditsPending));
+        var audit = await books.AuditAsync(ct);
+        Assert.True(audit.Sound, string.Join("; ", audit.Violations));
     }
 }
