@@ -7,8 +7,14 @@ using NATS.Client.JetStream;
 
 namespace Haetae.Pay;
 
-/// <summary>An account's newest entry: its totals after the transfer that wrote it (none for the opening entry).</summary>
-public sealed record AccountEntry(AccountState State, string? TransferId, DateTimeOffset At);
+/// <summary>
+/// An account's entry: its totals after the transfer that wrote it (none for the opening entry), and the
+/// stream sequence of the entry before it (0 for the opening), so a history pages back one read an entry.
+/// </summary>
+public sealed record AccountEntry(AccountState State, string? TransferId, DateTimeOffset At, ulong Previous = 0);
+
+/// <summary>One line of an account's history: the entry, its stream sequence (the cursor of the next page back) and its transfer.</summary>
+public sealed record HistoryLine(AccountEntry Entry, ulong Sequence, Transfer Transfer);
 
 /// <summary>One message of the ledger's stream, as the audit reads it.</summary>
 public sealed record LedgerMessage(string Subject, ulong Sequence, ReadOnlyMemory<byte> Data);
@@ -98,8 +104,8 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
             List<BatchMessage> batch =
             [
                 new(TransferSubject(transfer.Id), Serialize(transfer), 0),
-                new(AccountSubject(transfer.DebitAccount), Serialize(new AccountEntry(debitAfter, transfer.Id, now)), debit.Sequence),
-                new(AccountSubject(transfer.CreditAccount), Serialize(new AccountEntry(creditAfter, transfer.Id, now)), credit.Sequence),
+                new(AccountSubject(transfer.DebitAccount), Serialize(new AccountEntry(debitAfter, transfer.Id, now, debit.Sequence)), debit.Sequence),
+                new(AccountSubject(transfer.CreditAccount), Serialize(new AccountEntry(creditAfter, transfer.Id, now, credit.Sequence)), credit.Sequence),
             ];
             if (hold is not null)
             {
@@ -120,6 +126,41 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
         return outcome.Conflict
             ? throw new ApiProblem(503, "Ledger busy", "the accounts kept changing under this transfer; retry with the same id")
             : outcome.Value;
+    }
+
+    /// <summary>
+    /// The account's history, newest first: up to <paramref name="limit"/> transfers before the entry at
+    /// <paramref name="before"/> (null: from the newest). Entries are written once, so any replica that has
+    /// one has the right one.
+    /// </summary>
+    public async Task<IReadOnlyList<HistoryLine>> HistoryAsync(string accountId, ulong? before, int limit, CancellationToken cancellationToken)
+    {
+        var lines = new List<HistoryLine>();
+        var at = await ReadAccountAsync(accountId, cancellationToken);
+        while (at is { } skipped && before is { } cursor && skipped.Sequence >= cursor)
+        {
+            at = await EntryAtAsync(skipped.Entry.Previous, cancellationToken);
+        }
+
+        while (at is { Entry.TransferId: { } transferId } line && lines.Count < limit)
+        {
+            var transfer = await TransferAsync(transferId, cancellationToken) ?? throw new InvalidOperationException($"entry #{line.Sequence} of {accountId} names transfer {transferId}, which is not in the ledger");
+            lines.Add(new HistoryLine(line.Entry, line.Sequence, transfer));
+            at = await EntryAtAsync(line.Entry.Previous, cancellationToken);
+        }
+
+        return lines;
+    }
+
+    private async Task<(AccountEntry Entry, ulong Sequence)?> EntryAtAsync(ulong sequence, CancellationToken cancellationToken)
+    {
+        if (sequence == 0)
+        {
+            return null;
+        }
+
+        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetAsync(connection, StreamName, sequence, cancellationToken), cancellationToken);
+        return stored is null ? null : (JsonSerializer.Deserialize<AccountEntry>(stored.Data.Span, HaetaeJson.Options)!, sequence);
     }
 
     /// <summary>Every message of the ledger, in stream order, up to the newest when the reading started.</summary>

@@ -12,7 +12,7 @@ public sealed record AuditReport(int Transfers, int Accounts, int Entries, long 
 /// <summary>
 /// Reads the whole ledger in stream order and checks it from first principles: every transfer id used
 /// once and written in both of its accounts, and only there (double entry); every account's entries a
-/// chain from its opening in which each entry is the one before plus its transfer, as the rules compute
+/// chain from its opening (each naming the one before) in which each entry is the one before plus its transfer, as the rules compute
 /// it; no account that may not go negative ever did, at any entry; each hold settled at most once; and
 /// the balances of all accounts sum to zero, with pending debits equal to pending credits.
 /// </summary>
@@ -24,6 +24,7 @@ public static class LedgerAudit
         var transfers = new Dictionary<string, Transfer>();
         var legs = new Dictionary<string, List<string>>();
         var accounts = new Dictionary<string, AccountState>();
+        var newest = new Dictionary<string, ulong>();
         var settled = new HashSet<string>();
         var entries = 0;
         foreach (var message in messages)
@@ -55,7 +56,14 @@ public static class LedgerAudit
                     break;
                 case "acct":
                     entries++;
-                    Entry(message, id, JsonSerializer.Deserialize<AccountEntry>(message.Data.Span, HaetaeJson.Options)!, transfers, legs, accounts, violations);
+                    var entry = JsonSerializer.Deserialize<AccountEntry>(message.Data.Span, HaetaeJson.Options)!;
+                    if (entry.Previous != newest.GetValueOrDefault(id))
+                    {
+                        violations.Add($"#{message.Sequence} ({id}): the entry follows #{entry.Previous}, but the account's entry before it is #{newest.GetValueOrDefault(id)}");
+                    }
+
+                    newest[id] = message.Sequence;
+                    Entry(message, id, entry, transfers, legs, accounts, violations);
                     break;
                 default:
                     violations.Add($"#{message.Sequence}: a message on {message.Subject}, which is no ledger subject");

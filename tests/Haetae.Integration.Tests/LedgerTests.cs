@@ -92,6 +92,24 @@ public sealed class LedgerTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_accounts_history_pages_back_from_the_newest_with_each_transfer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var books = await BooksAsync();
+        var (bank, hana, cafe) = (await books.OpenAsync("bank", ct), await books.OpenAsync("w-hana", ct), await books.OpenAsync("m-cafe", ct));
+        await books.At[0].ExecuteAsync(new Transfer(books.Id("top"), bank, hana, 9_000, TransferKind.Posted, "top-up", At), ct);
+        await books.At[1].ExecuteAsync(new Transfer(books.Id("coffee"), hana, cafe, 4_500, TransferKind.Posted, "payment", At), ct);
+        await books.At[2].ExecuteAsync(new Transfer(books.Id("cake"), hana, cafe, 3_000, TransferKind.Posted, "payment", At), ct);
+
+        var newest = await books.At[1].HistoryAsync(hana, null, 2, ct);
+        Assert.Equal([books.Id("cake"), books.Id("coffee")], newest.Select(l => l.Transfer.Id));
+        Assert.Equal([1_500L, 4_500L], newest.Select(l => l.Entry.State.Balance));
+        var older = await books.At[2].HistoryAsync(hana, newest[^1].Sequence, 2, ct);
+        Assert.Equal([books.Id("top")], older.Select(l => l.Transfer.Id));
+        Assert.Empty(await books.At[0].HistoryAsync(hana, older[^1].Sequence, 2, ct));
+    }
+
+    [Fact]
     public async Task A_hold_is_captured_once_in_part_and_the_rest_is_released()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -13,16 +13,24 @@ public sealed class LedgerAuditTests
     {
         private readonly Dictionary<string, AccountState> _accounts = [];
         private readonly Dictionary<string, Transfer> _transfers = [];
+        private readonly Dictionary<string, ulong> _newest = [];
         private ulong _sequence;
 
         public List<LedgerMessage> Messages { get; } = [];
 
-        public void Emit<T>(string subject, T value) => Messages.Add(new(subject, ++_sequence, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options)));
+        public ulong Emit<T>(string subject, T value)
+        {
+            Messages.Add(new(subject, ++_sequence, JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options)));
+            return _sequence;
+        }
+
+        private void Write(string account, AccountState state, string? transferId) =>
+            _newest[account] = Emit(Ledger.AccountSubject(account), new AccountEntry(state, transferId, T0, _newest.GetValueOrDefault(account)));
 
         public Books Open(string id, AccountFlags flags = AccountFlags.DebitsMustNotExceedCredits)
         {
             _accounts[id] = AccountState.Open(id, flags);
-            Emit(Ledger.AccountSubject(id), new AccountEntry(_accounts[id], null, T0));
+            Write(id, _accounts[id], null);
             return this;
         }
 
@@ -32,8 +40,8 @@ public sealed class LedgerAuditTests
             var hold = pending is null ? null : _transfers[pending];
             var (debit, credit) = LedgerRules.Apply(_accounts[from], _accounts[to], transfer, hold, T0);
             Emit(Ledger.TransferSubject(id), transfer);
-            Emit(Ledger.AccountSubject(from), new AccountEntry(debit, id, T0));
-            Emit(Ledger.AccountSubject(to), new AccountEntry(credit, id, T0));
+            Write(from, debit, id);
+            Write(to, credit, id);
             if (hold is not null)
             {
                 Emit(Ledger.ResolutionSubject(hold.Id), id);
@@ -80,7 +88,8 @@ public sealed class LedgerAuditTests
         books.Emit(Ledger.TransferSubject("t2"), new Transfer("t2", "minji", "cafe", 7_000, TransferKind.Posted, "test", T0));
         books.Emit(Ledger.ResolutionSubject("h1"), "c2");
         books.Emit(Ledger.TransferSubject("t9"), new Transfer("t9", "minji", "cafe", 100, TransferKind.Posted, "test", T0));
-        books.Emit(Ledger.AccountSubject("minji"), new AccountEntry(new AccountState("minji", AccountFlags.DebitsMustNotExceedCredits, 0, 40_000, 0, 30_000), "t9", T0));
+        var minjiLast = books.Messages.Last(m => m.Subject == Ledger.AccountSubject("minji")).Sequence;
+        books.Emit(Ledger.AccountSubject("minji"), new AccountEntry(new AccountState("minji", AccountFlags.DebitsMustNotExceedCredits, 0, 40_000, 0, 30_000), "t9", T0, minjiLast));
 
         var report = LedgerAudit.Check(books.Messages);
 
@@ -88,5 +97,16 @@ public sealed class LedgerAuditTests
         Assert.Contains(report.Violations, v => v.Contains("hold h1 settled a second time", StringComparison.Ordinal));
         Assert.Contains(report.Violations, v => v.Contains("transfer t9 is in [minji]", StringComparison.Ordinal));
         Assert.Contains(report.Violations, v => v.Contains("below zero", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_entry_that_does_not_follow_its_accounts_previous_one_is_found()
+    {
+        var books = Sample();
+        var first = books.Messages.FindIndex(m => m.Subject == Ledger.AccountSubject("cafe") && m.Sequence > 3);
+        var entry = JsonSerializer.Deserialize<AccountEntry>(books.Messages[first].Data.Span, HaetaeJson.Options)!;
+        books.Messages[first] = books.Messages[first] with { Data = JsonSerializer.SerializeToUtf8Bytes(entry with { Previous = 1 }, HaetaeJson.Options) };
+
+        Assert.Contains(LedgerAudit.Check(books.Messages).Violations, v => v.Contains("follows #1", StringComparison.Ordinal));
     }
 }
