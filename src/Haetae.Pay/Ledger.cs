@@ -82,13 +82,17 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
     {
         var outcome = await StoreRetry.UntilStored.ExecuteAsync(ct => new ValueTask<Conflicted<Transfer>>(StoreRetry.Conflicts<Transfer>(50).ExecuteAsync(async ct =>
         {
-            if (await TransferAsync(transfer.Id, ct) is { } earlier)
+            // The three reads at once: if the id is written meanwhile, the batch below expects its subject
+            // empty and is refused, and the next attempt finds it.
+            var (earlierRead, debitRead, creditRead) = (TransferAsync(transfer.Id, ct), ReadAccountAsync(transfer.DebitAccount, ct), ReadAccountAsync(transfer.CreditAccount, ct));
+            await Task.WhenAll(earlierRead, debitRead, creditRead);
+            if (await earlierRead is { } earlier)
             {
                 return Conflicted<Transfer>.Done(Same(earlier, transfer));
             }
 
-            var debit = await ReadAccountAsync(transfer.DebitAccount, ct) ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.DebitAccount}");
-            var credit = await ReadAccountAsync(transfer.CreditAccount, ct) ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.CreditAccount}");
+            var debit = await debitRead ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.DebitAccount}");
+            var credit = await creditRead ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.CreditAccount}");
             Transfer? hold = null;
             if (transfer.Kind is TransferKind.PostPending or TransferKind.VoidPending)
             {
