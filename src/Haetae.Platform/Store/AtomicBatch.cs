@@ -18,6 +18,8 @@ public sealed record BatchMessage(string Subject, byte[] Data, ulong? ExpectedLa
 /// it is the protocol itself: every message carries Nats-Batch-Id and Nats-Batch-Sequence (1, 2, ...),
 /// the last one also Nats-Batch-Commit and is the only one answered. A batch that gets no answer may or
 /// may not be stored: the caller reads back (each batch should write a subject that says it was).
+/// Failures that store nothing and pass (no responders, a batch seen in part, too many in flight) are
+/// transient by <see cref="StoreFailures.IsTransient"/>, for the caller's retry policy.
 /// </summary>
 public static class AtomicBatch
 {
@@ -25,6 +27,12 @@ public static class AtomicBatch
     public const int MaxMessages = 1000;
 
     private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>JetStream's error code for "atomic publish batch is incomplete".</summary>
+    public const int IncompleteBatch = 10176;
+
+    /// <summary>JetStream's error code for "atomic publish too many inflight" (50 batches per stream).</summary>
+    public const int TooManyInFlight = 10210;
 
     /// <summary>Publishes <paramref name="messages"/> as one batch; the acknowledgement names the last message's stream sequence.</summary>
     /// <exception cref="NatsJSApiException">The batch was refused, and nothing of it stored (for a stale expectation, error 10071).</exception>
@@ -56,7 +64,11 @@ public static class AtomicBatch
             ?? throw new NatsJSException($"batch {batchId}: an empty answer");
         if (answer.Error is { } error)
         {
-            throw new NatsJSApiException(error);
+            // A batch the server saw only in part (a message lost on a reconnect), or one too many in
+            // flight, stored nothing: an outage to the caller's retry policy (503), not an answer.
+            throw new NatsJSApiException(error.ErrCode is IncompleteBatch or TooManyInFlight
+                ? new ApiError { Code = 503, ErrCode = error.ErrCode, Description = error.Description }
+                : error);
         }
 
         return answer;
