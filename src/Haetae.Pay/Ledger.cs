@@ -189,6 +189,18 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
         }
     }
 
+    /// <summary>The whole ledger read and checked (<see cref="LedgerAudit"/>).</summary>
+    public async Task<AuditReport> AuditAsync(CancellationToken cancellationToken)
+    {
+        var messages = new List<LedgerMessage>();
+        await foreach (var message in ReadAllAsync(cancellationToken))
+        {
+            messages.Add(message);
+        }
+
+        return LedgerAudit.Check(messages);
+    }
+
     private static Transfer Same(Transfer earlier, Transfer asked) =>
         earlier with { At = asked.At } == asked
             ? earlier

@@ -23,14 +23,5 @@ public sealed class PayModule : IHaetaeModule
     /// <summary>The operator's audit (admin key): the whole ledger read and checked, as `haetae pay audit` prints it.</summary>
     public void MapEndpoints(IEndpointRouteBuilder app) =>
         app.MapGroup("/admin/pay").AddEndpointFilter(AdminKey.RequireAsync).WithTags("pay").ProducesStandardProblems()
-            .MapGet("/audit", async (Ledger ledger, CancellationToken ct) =>
-            {
-                var messages = new List<LedgerMessage>();
-                await foreach (var message in ledger.ReadAllAsync(ct))
-                {
-                    messages.Add(message);
-                }
-
-                return TypedResults.Ok(LedgerAudit.Check(messages));
-            });
+            .MapGet("/audit", async (Ledger ledger, CancellationToken ct) => TypedResults.Ok(await ledger.AuditAsync(ct)));
 }

@@ -3,7 +3,7 @@
 // included (localStorage holds about 5 MB in all, as text; a photo may be 10 MiB). Each entry keeps its
 // request id, so sending it again, at another site, after a reload or a fire, stores it once. Entries
 // go out one at a time in the order they were made; each feature says how its kind of entry is sent.
-import { ApiError } from './transport.js';
+import { ApiError, sleep } from './transport.js';
 
 /**
  * @typedef {object} Entry
@@ -14,8 +14,6 @@ import { ApiError } from './transport.js';
  */
 
 /** @typedef {(entry: Entry, keep: (body: Record<string, any>) => Promise<void>) => Promise<void>} Sender */
-
-const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** @param {IDBRequest} request @returns {Promise<any>} */
 const done = (request) => new Promise((resolve, reject) => {

@@ -2,11 +2,10 @@
 // One realtime socket per page, at whichever site answers. On (re)connecting it sends a resume frame
 // that the features fill (chat: the sequence held per chat), and the node sends what was missed.
 // Frames are dispatched by their type to the feature that registered it.
+import { sleep } from './transport.js';
 
 /** @typedef {{ type: string, [field: string]: any }} Frame */
 /** @typedef {(frame: any) => void | Promise<void>} FrameHandler */
-
-const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Realtime {
   /** @param {import('./transport.js').Transport} transport */
