@@ -2,6 +2,7 @@ using System.Text.Json;
 using Haetae.Contracts;
 using Haetae.Platform.Realtime;
 using Haetae.Platform.Store;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NATS.Client.JetStream;
@@ -16,8 +17,21 @@ namespace Haetae.Chat;
 /// event to the devices connected to this node that follow the chat (the kit's <see cref="DeviceHub{TEvent}"/>). A feed that breaks (its server
 /// burned) starts again after the last message it saw; devices fill any gap themselves by sequence.
 /// </summary>
-internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, DeviceHub<DeviceEvent> hub, ILogger<ChatFeed> logger) : BackgroundService
+internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messages messages, DeviceHub<DeviceEvent> hub, ILogger<ChatFeed> logger) : BackgroundService, IHealthCheck
 {
+    private readonly TaskCompletionSource _following = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _shardsFollowed;
+
+    /// <summary>
+    /// Completes once every shard has a consumer: from then on every message written reaches this node's
+    /// devices. A device session waits for it before it goes live, or a message written between its catch-up
+    /// and the feed's start would reach it only on its next resume.
+    /// </summary>
+    public Task Following => _following.Task;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Following.IsCompleted ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy($"The chat feed follows {Volatile.Read(ref _shardsFollowed)} of {Assets.ChatShards} shards."));
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Assets.ChatShards).Select(s => FollowShardAsync(s, stoppingToken)).Append(FollowReceiptsAsync(stoppingToken)));
 
@@ -27,6 +41,7 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
     private async Task FollowShardAsync(int shard, CancellationToken stoppingToken)
     {
         ulong? lastSeen = null;
+        var followed = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             using var stalled = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -37,6 +52,15 @@ internal sealed partial class ChatFeed(INatsJSContext js, Buckets buckets, Messa
                 lastSeen ??= (await js.GetStreamAsync(Assets.ChatStream(shard), cancellationToken: stoppingToken)).Info.State.LastSeq;
                 var opts = new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = lastSeen.Value + 1 };
                 var consumer = await js.CreateOrderedConsumerAsync(Assets.ChatStream(shard), opts, stoppingToken);
+                if (!followed)
+                {
+                    followed = true;
+                    if (Interlocked.Increment(ref _shardsFollowed) == Assets.ChatShards)
+                    {
+                        _following.TrySetResult();
+                    }
+                }
+
                 _ = WatchForStallAsync(shard, () => lastSeen ?? 0, stalled);
                 await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stalled.Token))
                 {

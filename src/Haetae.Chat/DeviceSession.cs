@@ -34,7 +34,7 @@ internal abstract record DeviceEvent
 /// <remarks>The endpoint registers the device's inbox with the hub before it accepts the socket (so a person
 /// with too many devices gets a 429, not a socket), and removes it when <see cref="RunAsync"/> ends.</remarks>
 internal sealed class DeviceSession(
-    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles)
+    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles)
 {
     /// <summary>Devices one person may have connected to one node.</summary>
     public const int MaxPerUser = 10;
@@ -55,6 +55,8 @@ internal sealed class DeviceSession(
             }
 
             var receiving = ReadUntilClosedAsync();
+            // Messages written from here on reach this device through the node's feed, so it must be following.
+            await feed.Following.WaitAsync(socket.Closing);
             // Follow every chat first, then catch up: a message that lands meanwhile is queued, not missed.
             // Only ids and sequences are needed here, not the chats' views (members, profiles, cursors).
             var mine = await chats.MembershipsAsync(userId, socket.Closing);
