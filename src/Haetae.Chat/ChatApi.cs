@@ -1,4 +1,5 @@
 using Haetae.Contracts;
+using Haetae.Platform;
 using Haetae.Platform.Hosting;
 using Haetae.Platform.Identity;
 using Haetae.Platform.Realtime;
@@ -20,6 +21,7 @@ public static partial class ChatApi
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
         services.AddSingleton<Profiles>();
+        services.AddSingleton<IPeople, ChatPeople>();
         services.AddSingleton<Func<Profiles>>(sp => sp.GetRequiredService<Profiles>);
         services.AddSingleton<ProfileFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileFeed>());

@@ -205,7 +205,7 @@ internal static class HaetaeCommand
                 {
                     // Written by an older version: keep the store's passwords, add the newer secrets.
                     var fresh = PlatformSecrets.Generate();
-                    var completed = existing with { AdminKey = existing.AdminKey ?? fresh.AdminKey, ExchangeSecret = existing.ExchangeSecret ?? fresh.ExchangeSecret };
+                    var completed = existing with { AdminKey = existing.AdminKey ?? fresh.AdminKey, ExchangeSecret = existing.ExchangeSecret ?? fresh.ExchangeSecret, BankSecret = existing.BankSecret ?? fresh.BankSecret };
                     await File.WriteAllTextAsync(path, JsonSerializer.Serialize(completed), cancellationToken);
                     return completed;
                 }

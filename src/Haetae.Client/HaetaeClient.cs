@@ -50,6 +50,7 @@ public sealed class HaetaeClient : IDisposable
         Profiles = new ProfilesClient(this);
         Chat = new ChatClient(this);
         Photos = new PhotosClient(this);
+        Pay = new PayClient(this);
     }
 
     /// <summary>How long one call keeps trying, over every site, before giving up.</summary>
@@ -100,6 +101,9 @@ public sealed class HaetaeClient : IDisposable
 
     /// <summary>Chats and their messages.</summary>
     public ChatClient Chat { get; }
+
+    /// <summary>Pay: the wallet, the bank, money for friends.</summary>
+    public PayClient Pay { get; }
 
     /// <summary>Photos for chats and profiles.</summary>
     public PhotosClient Photos { get; }

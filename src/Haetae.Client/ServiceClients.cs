@@ -116,3 +116,42 @@ public sealed class PhotosClient
         return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 }
+
+/// <summary>The caller's wallet: top-ups and withdrawals through the bank, money for friends, history.</summary>
+public sealed class PayClient
+{
+    private readonly HaetaeClient _client;
+
+    internal PayClient(HaetaeClient client) => _client = client;
+
+    public Task<WalletView> WalletAsync(CancellationToken cancellationToken = default) =>
+        _client.SendAsync<WalletView>(HttpMethod.Get, "api/pay/wallet", null, null, cancellationToken);
+
+    public Task<HistoryPage> HistoryAsync(string? before = null, int? limit = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<HistoryPage>(HttpMethod.Get, $"api/pay/history?{Query(("before", before), ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)))}", null, null, cancellationToken);
+
+    /// <summary>Moves money from the caller's bank account into the wallet; Pending while the bank has not answered.</summary>
+    public Task<BankMoveView> TopUpAsync(long amount, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<BankMoveView>(HttpMethod.Post, "api/pay/topups", new BankRequest(amount), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<BankMoveView> WithdrawAsync(long amount, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<BankMoveView>(HttpMethod.Post, "api/pay/withdrawals", new BankRequest(amount), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<BankMoveView> MoveAsync(string id, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<BankMoveView>(HttpMethod.Get, $"api/pay/moves/{Uri.EscapeDataString(id)}", null, null, cancellationToken);
+
+    public Task<EnvelopeView> SendAsync(string to, long amount, string? chatId = null, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<EnvelopeView>(HttpMethod.Post, "api/pay/envelopes", new SendMoneyRequest(to, amount, chatId), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<EnvelopeView> EnvelopeAsync(string id, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<EnvelopeView>(HttpMethod.Get, $"api/pay/envelopes/{Uri.EscapeDataString(id)}", null, null, cancellationToken);
+
+    public Task<EnvelopeView> AcceptAsync(string id, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<EnvelopeView>(HttpMethod.Post, $"api/pay/envelopes/{Uri.EscapeDataString(id)}/accept", null, null, cancellationToken);
+
+    public Task<EnvelopeView> DeclineAsync(string id, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<EnvelopeView>(HttpMethod.Post, $"api/pay/envelopes/{Uri.EscapeDataString(id)}/decline", null, null, cancellationToken);
+
+    private static string Query(params (string Name, string? Value)[] parameters) =>
+        string.Join('&', parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}"));
+}

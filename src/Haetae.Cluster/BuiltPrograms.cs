@@ -24,6 +24,9 @@ public static class BuiltPrograms
     /// <summary>The sample third-party app.</summary>
     public static string Exchange() => Beside("Exchange", "Exchange.dll");
 
+    /// <summary>The sample bank.</summary>
+    public static string Bank() => Beside("Bank", "Bank.dll");
+
     /// <summary>The filesystem that loses what was not fsynced when a site's power is cut.</summary>
     public static string PowerFs() => Beside("Haetae.PowerFs", "haetae-powerfs.dll");
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Haetae.Contracts;
@@ -27,13 +26,13 @@ public sealed class ExchangeApp(PlatformSpec spec, Action<string> log)
 
     public static readonly Uri AppRedirectUri = new("http://127.0.0.1:7/exchange-app/callback");
 
-    private Process? _process;
+    private readonly SampleProcess _process = new("exchange", BuiltPrograms.Exchange(), spec.ExchangeUri, spec.LogDirectory, log);
 
     public Uri Uri => spec.ExchangeUri;
 
     public string KeyCacheFile => Path.Combine(spec.ExchangeDirectory, "provider-keys.json");
 
-    public bool IsRunning => _process is { } p && !ChildProcesses.HasExited(p);
+    public bool IsRunning => _process.IsRunning;
 
     /// <summary>Registers the exchange's clients and API scope at the first site that answers (idempotent: PUT).</summary>
     public async Task RegisterAsync(CancellationToken cancellationToken)
@@ -63,13 +62,11 @@ public sealed class ExchangeApp(PlatformSpec spec, Action<string> log)
     }
 
     /// <summary>Starts the exchange and waits until it answers /healthz (which never depends on the provider).</summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(spec.ExchangeDirectory);
         var environment = new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = Uri.ToString().TrimEnd('/'),
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Exchange__Issuer"] = Issuer,
             ["Exchange__ClientId"] = WebClientId,
             ["Exchange__ClientSecret"] = spec.Secrets.ExchangeSecret,
@@ -81,39 +78,8 @@ public sealed class ExchangeApp(PlatformSpec spec, Action<string> log)
             environment[$"Exchange__Authorities__{i}"] = spec.Sites[i].NodeUri.ToString();
         }
 
-        _process = await ChildProcesses.StartAsync("dotnet", [BuiltPrograms.Exchange()], Path.Combine(spec.LogDirectory, "exchange.log"), environment);
-        log($"exchange: started (pid {_process.Id}) at {Uri}");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                if ((await http.GetAsync(new Uri(Uri, "healthz"), cancellationToken)).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-            }
-
-            if (ChildProcesses.HasExited(_process) || deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new PlatformException($"the exchange did not start within 30 s; see {Path.Combine(spec.LogDirectory, "exchange.log")}");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+        return _process.StartAsync(environment, cancellationToken);
     }
 
-    public async Task StopAsync(TimeSpan grace)
-    {
-        if (_process is { } process)
-        {
-            await ChildProcesses.StopAsync(process, grace);
-            process.Dispose();
-            _process = null;
-        }
-    }
+    public Task StopAsync(TimeSpan grace) => _process.StopAsync(grace);
 }

@@ -13,6 +13,9 @@ public sealed class LocalPlatformOptions
     /// <summary>Start the sample third-party app (the exchange) once the nodes are ready. Default true; needs nodes.</summary>
     public bool WithExchange { get; set; } = true;
 
+    /// <summary>Start the sample bank (wallet top-ups and withdrawals) beside the sites. Default true; needs nodes.</summary>
+    public bool WithBank { get; set; } = true;
+
     /// <summary>The control socket `haetae up` serves, if any: the console then offers fire and rebuild.</summary>
     public string? ControlSocket { get; set; }
 
@@ -81,6 +84,9 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     /// <summary>The sample third-party app, when it runs (<see cref="LocalPlatformOptions.WithExchange"/>).</summary>
     public ExchangeApp? Exchange { get; private set; }
 
+    /// <summary>The sample bank, when it runs (<see cref="LocalPlatformOptions.WithBank"/>).</summary>
+    public BankApp? Bank { get; private set; }
+
     /// <summary>Starts every site and waits until the platform is ready (meta leader elected, every node ready).</summary>
     public static async Task<LocalPlatform> StartAsync(PlatformSpec spec, LocalPlatformOptions options, CancellationToken cancellationToken)
     {
@@ -97,6 +103,13 @@ public sealed partial class LocalPlatform : IAsyncDisposable
                     link.To,
                     new System.Net.IPEndPoint(System.Net.IPAddress.Parse(link.Address), link.Port),
                     new System.Net.IPEndPoint(System.Net.IPAddress.Parse(target.Address), target.ClusterPort)));
+            }
+
+            if (options.WithNodes && options.WithBank)
+            {
+                // Before the sites: a node may be asked for a top-up as soon as it is ready.
+                platform.Bank = new BankApp(spec, options.Log);
+                await platform.Bank.StartAsync(cancellationToken);
             }
 
             await Task.WhenAll(spec.Sites.Select(site => platform.StartSiteAsync(site)));
@@ -174,6 +187,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
             ["Haetae__AdminKey"] = Spec.Secrets.AdminKey,
         };
+        foreach (var (name, value) in BankApp.NodeSettings(Spec))
+        {
+            environment[name] = value;
+        }
+
         for (var i = 0; i < Spec.Sites.Count; i++)
         {
             var other = Spec.Sites[i];
@@ -244,6 +262,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             }
 
             await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));
+            if (Bank is not null)
+            {
+                await Bank.StopAsync(_options.StopGrace);
+            }
+
             await Task.WhenAll(_sites.Values.Where(s => s.Server is not null).Select(s => ChildProcesses.StopAsync(s.Server!, _options.StopGrace)));
             await Task.WhenAll(_sites.Values.Where(s => s.Disk is not null).Select(async s =>
             {

@@ -11,18 +11,19 @@ public sealed record LinkSpec(string From, string To, string Address, int Port);
 
 /// <summary>
 /// Generated secrets of one platform: the application, system and route users' passwords, the
-/// operator's admin key for the login provider's admin API, and the sample exchange's client secret.
+/// operator's admin key for the login provider's admin API, the sample exchange's client secret, and
+/// the secret the platform signs its calls to the sample bank with.
 /// </summary>
-public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword, string AdminKey, string ExchangeSecret)
+public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword, string AdminKey, string ExchangeSecret, string BankSecret)
 {
     public const string AppUser = "haetae";
     public const string SystemUser = "sys";
     public const string RouteUser = "route";
 
-    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret());
+    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret());
 
     /// <summary>Whether every secret is there (a secrets file from an older version lacks the newer ones).</summary>
-    public bool IsComplete => new[] { AppPassword, SystemPassword, RoutePassword, AdminKey, ExchangeSecret }.All(s => s is { Length: > 0 });
+    public bool IsComplete => new[] { AppPassword, SystemPassword, RoutePassword, AdminKey, ExchangeSecret, BankSecret }.All(s => s is { Length: > 0 });
 
     private static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 }
@@ -35,6 +36,12 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
 
     /// <summary>The exchange's own folder (its copy of the provider's keys).</summary>
     public string ExchangeDirectory => Path.Combine(RootDirectory, "exchange");
+
+    /// <summary>Where the sample bank listens: outside every site, as a bank is.</summary>
+    public Uri BankUri { get; init; } = new("http://127.0.0.10:8091/");
+
+    /// <summary>The bank's own folder (its SQLite store): no fire at a site reaches it.</summary>
+    public string BankDirectory => Path.Combine(RootDirectory, "bank");
 
     /// <summary>When not empty, every route between two sites goes through one of these proxies.</summary>
     public IReadOnlyList<LinkSpec> Links { get; init; } = [];
@@ -101,6 +108,7 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
         {
             Links = links,
             ExchangeUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
+            BankUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
         };
     }
 

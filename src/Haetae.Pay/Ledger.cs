@@ -68,6 +68,13 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
         return stored is null ? null : JsonSerializer.Deserialize<Transfer>(stored.Data.Span, HaetaeJson.Options);
     }
 
+    /// <summary>The post or void that settled the hold <paramref name="pendingId"/>; null while it is held.</summary>
+    public async Task<Transfer?> ResolutionAsync(string pendingId, CancellationToken cancellationToken)
+    {
+        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(pendingId), cancellationToken), cancellationToken);
+        return stored is null ? null : await TransferAsync(JsonSerializer.Deserialize<string>(stored.Data.Span, HaetaeJson.Options)!, cancellationToken);
+    }
+
     /// <summary>
     /// Applies <paramref name="transfer"/> once. A transfer whose id was written already returns the one
     /// written (a retry gets its first result); if that one differs from this request, it is a conflict.
@@ -202,7 +209,7 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
     }
 
     private static Transfer Same(Transfer earlier, Transfer asked) =>
-        earlier with { At = asked.At } == asked
+        earlier with { At = asked.At, Expires = asked.Expires } == asked
             ? earlier
             : throw ApiProblem.Conflict($"transfer {asked.Id} exists with other details");
 

@@ -1,6 +1,8 @@
 using Haetae.Contracts;
 using Haetae.Platform;
 using Haetae.Platform.Hosting;
+using Haetae.Platform.Identity;
+using Haetae.Platform.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,18 +12,55 @@ using NATS.Client.Core;
 
 namespace Haetae.Pay;
 
-/// <summary>Pay: for now the double-entry ledger every wallet, transfer and payment will be written to, and its audit.</summary>
+/// <summary>Pay: wallets on a double-entry ledger, top-ups and withdrawals through the bank, money for friends, and the ledger's audit.</summary>
 public sealed class PayModule : IHaetaeModule
 {
+    /// <summary>First responses to pay's writes, by person and request id (Stripe's rule).</summary>
+    public const string RequestsBucket = "pay-requests";
+
     public string Name => "pay";
 
-    public IReadOnlyList<Asset> Assets { get; } = [Ledger.Asset];
+    public IReadOnlyList<Asset> Assets { get; } = [Ledger.Asset, new KvAsset(Wallets.TasksBucket, History: 1), KeptResponses.Asset(RequestsBucket)];
 
-    public void AddServices(IServiceCollection services, IConfiguration configuration) =>
+    public void AddServices(IServiceCollection services, IConfiguration configuration)
+    {
         services.AddSingleton(sp => new Ledger(sp.GetRequiredService<INatsConnection>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(configuration.GetSection("Haetae:Pay:Bank").Get<BankOptions>() ?? new BankOptions());
+        services.AddHttpClient<BankClient>();
+        services.AddSingleton<Wallets>();
+        services.AddSingleton(sp => new PayRequests(new KeptResponses(sp.GetRequiredService<Buckets>(), RequestsBucket, sp.GetRequiredService<TimeProvider>())));
+        services.AddHostedService<PayReconciler>();
+    }
 
-    /// <summary>The operator's audit (admin key): the whole ledger read and checked, as `haetae pay audit` prints it.</summary>
-    public void MapEndpoints(IEndpointRouteBuilder app) =>
+    public void MapEndpoints(IEndpointRouteBuilder app)
+    {
+        // The operator's audit (admin key): the whole ledger read and checked, as `haetae pay audit` prints it.
         app.MapGroup("/admin/pay").AddEndpointFilter(AdminKey.RequireAsync).WithTags("pay").ProducesStandardProblems()
             .MapGet("/audit", async (Ledger ledger, CancellationToken ct) => TypedResults.Ok(await ledger.AuditAsync(ct)));
+
+        var pay = app.MapGroup("/api/pay").WithTags("pay").AddEndpointFilter(HostingDefaults.NoStoreAsync).ProducesStandardProblems().RequireAuthorization();
+        pay.MapGet("/wallet", async (HttpContext http, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.WalletAsync(Caller(http), ct)));
+        pay.MapGet("/history", async (HttpContext http, Wallets wallets, string? before, int? limit, CancellationToken ct) =>
+            TypedResults.Ok(await wallets.HistoryAsync(Caller(http), before, limit, ct)));
+
+        // A move the bank has not answered yet is a 202, and not kept: a retry asks the bank again.
+        pay.MapPost("/topups", (HttpContext http, BankRequest request, Wallets wallets, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async id => Moved(await wallets.TopUpAsync(Caller(http), request, id, http.RequestAborted))));
+        pay.MapPost("/withdrawals", (HttpContext http, BankRequest request, Wallets wallets, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async id => Moved(await wallets.WithdrawAsync(Caller(http), request, id, http.RequestAborted))));
+        pay.MapGet("/moves/{id}", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.MoveAsync(Caller(http), id, ct)));
+
+        pay.MapPost("/envelopes", (HttpContext http, SendMoneyRequest request, Wallets wallets, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async id => (StatusCodes.Status201Created, await wallets.SendAsync(Caller(http), request, id, http.RequestAborted))));
+        pay.MapGet("/envelopes/{id}", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.EnvelopeAsync(Caller(http), id, ct)));
+        pay.MapPost("/envelopes/{id}/accept", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.AcceptAsync(Caller(http), id, ct)));
+        pay.MapPost("/envelopes/{id}/decline", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.DeclineAsync(Caller(http), id, ct)));
+    }
+
+    private static (int, BankMoveView) Moved(BankMoveView move) => (move.State == MoveState.Pending ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, move);
+
+    private static string Caller(HttpContext http) => IdentityServices.CallerId(http);
 }
+
+/// <summary>Pay's kept responses (a type of its own, so that each module's store is its own service).</summary>
+public sealed record PayRequests(KeptResponses Kept);

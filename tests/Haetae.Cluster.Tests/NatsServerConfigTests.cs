@@ -3,7 +3,7 @@ namespace Haetae.Cluster.Tests;
 public sealed class NatsServerConfigTests
 {
     private static readonly PlatformSpec Platform = PlatformSpec.Local(
-        PlatformSpec.DefaultSiteNames, "/srv/haetae", new PlatformSecrets("app-secret", "sys-secret", "route-secret", "admin-key-admin-key-admin-key-admin-key", "exchange-secret"));
+        PlatformSpec.DefaultSiteNames, "/srv/haetae", new PlatformSecrets("app-secret", "sys-secret", "route-secret", "admin-key-admin-key-admin-key-admin-key", "exchange-secret", "bank-secret-bank-secret"));
 
     private static string Render(string site) => NatsServerConfig.Render(Platform, Platform.Site(site));
 

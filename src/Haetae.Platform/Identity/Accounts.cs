@@ -85,7 +85,7 @@ public static partial class AccountRules
     public static Key<LoginRecord> LoginKeyOf(string login) =>
         login.Contains('@', StringComparison.Ordinal) ? LoginKey("email", NormalizeEmail(login)!) : LoginKey("phone", NormalizePhone(login)!);
 
-    public static bool IsUserId(string? id) => id is not null && UserIdPattern().IsMatch(id);
+    public static bool IsUserId([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? id) => id is not null && UserIdPattern().IsMatch(id);
 
     [GeneratedRegex(@"[\s\-()]")]
     private static partial Regex PhoneSeparators();

@@ -1,0 +1,16 @@
+using Haetae.Contracts;
+
+namespace Haetae.Platform;
+
+/// <summary>
+/// The kit's word for people as one person sees another, for services that are not chat (pay names
+/// the other side of a payment with it). The chat module, which keeps friends and profiles, provides it.
+/// </summary>
+public interface IPeople
+{
+    /// <summary><paramref name="owner"/> as <paramref name="viewer"/> sees them (the profile assigned to the viewer, multi-profile rules applied); null when there is no such person.</summary>
+    Task<UserView?> SeenByAsync(string owner, string viewer, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="from"/> may send something to <paramref name="to"/>: they are friends, and neither has blocked the other.</summary>
+    Task<bool> AreFriendsAsync(string from, string to, CancellationToken cancellationToken);
+}
