@@ -9,6 +9,7 @@ import { byId } from './core/dom.js';
 import { account } from './features/account/account.js';
 import { chat } from './features/chat/chat.js';
 import { friends } from './features/friends/friends.js';
+import { pay } from './features/pay/pay.js';
 import { profiles } from './features/profiles/profiles.js';
 
 const strings = {
@@ -36,7 +37,8 @@ function showSite() {
 }
 
 const people = friends(ctx);
-const chats = chat(ctx, people);
+const wallet = pay(ctx);
+const chats = chat(ctx, people, wallet);
 profiles(ctx);
 const signIn = account(ctx, async () => {
   await Promise.all([people.load(), chats.load()]);

@@ -21,7 +21,9 @@ public static partial class ChatApi
         services.AddSingleton<Photos>();
         services.AddSingleton<Func<Chats>>(sp => sp.GetRequiredService<Chats>);
         services.AddSingleton<Profiles>();
-        services.AddSingleton<IPeople, ChatPeople>();
+        services.AddSingleton<ChatPeople>();
+        services.AddSingleton<IPeople>(sp => sp.GetRequiredService<ChatPeople>());
+        services.AddSingleton<IChatPosts>(sp => sp.GetRequiredService<ChatPeople>());
         services.AddSingleton<Func<Profiles>>(sp => sp.GetRequiredService<Profiles>);
         services.AddSingleton<ProfileFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileFeed>());

@@ -3,9 +3,15 @@ using Haetae.Platform;
 
 namespace Haetae.Chat;
 
-/// <summary>The kit's <see cref="IPeople"/> from chat's friends and profiles.</summary>
-internal sealed class ChatPeople(Profiles profiles, Friends friends) : IPeople
+/// <summary>The kit's <see cref="IPeople"/> and <see cref="IChatPosts"/>, from chat's friends, profiles and chats.</summary>
+internal sealed class ChatPeople(Profiles profiles, Friends friends, Func<Chats> chats) : IPeople, IChatPosts
 {
+    public Task RequireAsync(string chatId, string senderId, string receiverId, CancellationToken cancellationToken) =>
+        chats().RequireConversationAsync(senderId, chatId, receiverId, cancellationToken);
+
+    public Task<MessageView> PostMoneyAsync(string chatId, string senderId, string receiverId, MoneyNote money, string requestId, CancellationToken cancellationToken) =>
+        chats().PostMoneyAsync(senderId, chatId, receiverId, money, requestId, cancellationToken);
+
     public Task<UserView?> SeenByAsync(string owner, string viewer, CancellationToken cancellationToken) => profiles.ViewAsync(owner, viewer, cancellationToken);
 
     public async Task<bool> AreFriendsAsync(string from, string to, CancellationToken cancellationToken)

@@ -163,6 +163,30 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         return message;
     }
 
+    /// <summary>Refuses (404, 400 or 403) unless both are in the chat and neither has blocked the other.</summary>
+    public async Task RequireConversationAsync(string caller, string chatId, string other, CancellationToken cancellationToken)
+    {
+        var chat = await RequireMemberAsync(caller, chatId, cancellationToken);
+        if (!chat.Members.Contains(other) || other == caller)
+        {
+            throw ApiProblem.BadRequest("the receiver must be someone else in this chat");
+        }
+
+        if (await friends.HasBlockedAsync(other, caller, cancellationToken) || await friends.HasBlockedAsync(caller, other, cancellationToken))
+        {
+            throw ApiProblem.Forbidden("this user does not accept your messages");
+        }
+    }
+
+    /// <summary>The message that shows money sent in the chat, once per request id (the envelope's).</summary>
+    public async Task<MessageView> PostMoneyAsync(string caller, string chatId, string receiver, MoneyNote money, string requestId, CancellationToken cancellationToken)
+    {
+        await RequireConversationAsync(caller, chatId, receiver, cancellationToken);
+        var message = await messages.AppendAsync(chatId, MessageKind.Money, caller, null, null, [receiver], requestId, cancellationToken, money);
+        cursors.Advance(chatId, caller, message.Sequence, message.Sequence);
+        return message;
+    }
+
     /// <summary>
     /// History by chat sequence: after a sequence (forwards), before one (backwards), or the newest page.
     /// Returning messages counts as delivering them to the caller.

@@ -160,6 +160,11 @@ internal static class HaetaeCommand
             await output.WriteLineAsync($"  {"exchange",-12} {exchange.Uri} (a third-party app that signs its users in with Haetae)");
         }
 
+        if (platform.Bank is { } bank)
+        {
+            await output.WriteLineAsync($"  {"bank",-12} {bank.Uri} (the bank wallets top up from and withdraw to)");
+        }
+
         await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae evacuate SITE | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
         try
         {

@@ -152,6 +152,35 @@ public sealed class PayClient
     public Task<EnvelopeView> DeclineAsync(string id, CancellationToken cancellationToken = default) =>
         _client.SendAsync<EnvelopeView>(HttpMethod.Post, $"api/pay/envelopes/{Uri.EscapeDataString(id)}/decline", null, null, cancellationToken);
 
+    public Task<MerchantView> OpenMerchantAsync(string name, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<MerchantView>(HttpMethod.Post, "api/pay/merchants", new OpenMerchantRequest(name), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<IReadOnlyList<MerchantView>> MerchantsAsync(CancellationToken cancellationToken = default) =>
+        _client.SendAsync<IReadOnlyList<MerchantView>>(HttpMethod.Get, "api/pay/merchants", null, null, cancellationToken);
+
+    /// <summary>The till asks for a payment; its code is what the payer types in.</summary>
+    public Task<ChargeView> ChargeAsync(string merchantId, long amount, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Post, $"api/pay/merchants/{Uri.EscapeDataString(merchantId)}/charges", new ChargeRequest(amount), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<ChargeView> ChargeAsync(string chargeId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Get, $"api/pay/charges/{Uri.EscapeDataString(chargeId)}", null, null, cancellationToken);
+
+    public Task<ChargeView> ByCodeAsync(string code, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Get, $"api/pay/codes/{Uri.EscapeDataString(code)}", null, null, cancellationToken);
+
+    /// <summary>The payer approves the payment the code names: the amount is held for the shop.</summary>
+    public Task<ChargeView> ApproveAsync(string code, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Post, $"api/pay/codes/{Uri.EscapeDataString(code)}/approve", null, null, cancellationToken);
+
+    public Task<ChargeView> CaptureAsync(string chargeId, long? amount = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Post, $"api/pay/charges/{Uri.EscapeDataString(chargeId)}/capture", new CaptureRequest(amount), null, cancellationToken);
+
+    public Task<ChargeView> VoidAsync(string chargeId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Post, $"api/pay/charges/{Uri.EscapeDataString(chargeId)}/void", null, null, cancellationToken);
+
+    public Task<ChargeView> RefundAsync(string chargeId, long amount, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ChargeView>(HttpMethod.Post, $"api/pay/charges/{Uri.EscapeDataString(chargeId)}/refunds", new RefundRequest(amount), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
     private static string Query(params (string Name, string? Value)[] parameters) =>
         string.Join('&', parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}"));
 }

@@ -11,6 +11,9 @@ public sealed class BankApp(PlatformSpec spec, Action<string> log)
 {
     private readonly SampleProcess _process = new("bank", BuiltPrograms.Bank(), spec.BankUri, spec.LogDirectory, log);
 
+    /// <summary>What the bank opens each person's account with, in won.</summary>
+    public const long OpeningBalance = 1_000_000;
+
     public Uri Uri => spec.BankUri;
 
     public bool IsRunning => _process.IsRunning;
@@ -30,6 +33,7 @@ public sealed class BankApp(PlatformSpec spec, Action<string> log)
             {
                 ["Bank__Database"] = Path.Combine(spec.BankDirectory, "bank.db"),
                 ["Bank__Secret"] = spec.Secrets.BankSecret,
+                ["Bank__OpeningBalance"] = OpeningBalance.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             cancellationToken);
     }

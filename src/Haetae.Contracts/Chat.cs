@@ -69,7 +69,13 @@ public enum MessageKind
     Photo,
     Joined,
     Left,
+
+    /// <summary>Money sent in the chat (<see cref="MessageView.Money"/>); its state is the envelope's, in pay.</summary>
+    Money,
 }
+
+/// <summary>Money sent in a chat: the envelope (GET /api/pay/envelopes/{id} says whether it was accepted) and its amount in won.</summary>
+public sealed record MoneyNote(string EnvelopeId, long Amount);
 
 /// <summary>One message of a chat. <see cref="Sequence"/> is the chat's own sequence: 1, 2, 3… with no gaps.</summary>
 public sealed record MessageView(
@@ -81,7 +87,8 @@ public sealed record MessageView(
     string? PhotoId,
     IReadOnlyList<string>? UserIds,
     DateTimeOffset SentAt,
-    string RequestId);
+    string RequestId,
+    MoneyNote? Money = null);
 
 /// <summary>
 /// A page of history; <see cref="Messages"/> ascend by sequence. <see cref="Senders"/> shows each sender

@@ -50,3 +50,34 @@ public sealed record HistoryItem(string TransferId, string Code, long Amount, lo
 
 /// <summary>A page of history; <paramref name="Next"/> asks for the page after it (null: no more).</summary>
 public sealed record HistoryPage(IReadOnlyList<HistoryItem> Items, string? Next);
+
+/// <summary>Open a shop (the caller keeps it).</summary>
+public sealed record OpenMerchantRequest(string? Name);
+
+/// <summary>A shop the caller keeps: what its till holds, and what payers have approved that it has not captured yet.</summary>
+public sealed record MerchantView(string Id, string Name, long Balance, long Approved);
+
+/// <summary>The till asks for a payment of this many won.</summary>
+public sealed record ChargeRequest(long Amount);
+
+/// <summary>Take all (no amount) or part of what the payer approved.</summary>
+public sealed record CaptureRequest(long? Amount = null);
+
+public sealed record RefundRequest(long Amount);
+
+/// <summary>Where a payment at a shop stands: waiting for its payer, approved (held), captured, voided by the shop, or expired (the code, or the hold).</summary>
+public enum ChargeState
+{
+    Open,
+    Approved,
+    Captured,
+    Voided,
+    Expired,
+}
+
+/// <summary>
+/// A payment at a shop: the code the payer types in, who approved it (shown to the shop and the payer only),
+/// what was captured and refunded, and when an approved hold goes back by itself.
+/// </summary>
+public sealed record ChargeView(
+    string Id, string MerchantId, string MerchantName, long Amount, string Code, ChargeState State, string? PayerId, long Captured, long Refunded, DateTimeOffset? HoldExpires);

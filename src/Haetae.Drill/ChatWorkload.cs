@@ -155,19 +155,8 @@ internal sealed class ChatWorkload : IDrillWorkload
             }
         }
 
-        // Healing is not losing a site: nats-server has no pre-vote, so the returning site's replicas, whose
-        // terms grew while they campaigned alone, can unseat the leaders the others elected. The pauses from a
-        // heal until full redundancy are measured apart (HealPauses) and checked against the same election
-        // bound in a check of their own; WritePauses covers the rest of the run, the cut included.
-        // A blackout stops every write until the platform is back: the pause counted is from then on.
-        var healing = context.Cuts.Select(c => (c.To, c.Converged)).ToList();
-        var byShard = acks.GroupBy(a => Shards.Of(a.ChatId, Assets.ChatShards))
-            .ToDictionary(g => g.Key, g => Gaps(g.Select(a => a.AckedAt)
-                .Concat(healing.Concat(context.Outages).SelectMany(h => new[] { h.Item1, h.Item2 })).Order().ToList()));
-        bool InHealing((TimeSpan From, TimeSpan To) gap) => healing.Any(h => gap.From >= h.To && gap.To <= h.Converged);
-        bool InOutage((TimeSpan From, TimeSpan To) gap) => context.Outages.Any(o => gap.From >= o.From && gap.To <= o.To);
-        var pauses = byShard.ToDictionary(s => s.Key, s => s.Value.Where(g => !InHealing(g) && !InOutage(g)).Select(g => g.To - g.From).DefaultIfEmpty().Max());
-        HealPauses = byShard.ToDictionary(s => s.Key, s => s.Value.Where(InHealing).Select(g => g.To - g.From).DefaultIfEmpty().Max());
+        var (pauses, healPauses) = AckPauses.Of(acks.Select(a => (Assets.ChatStream(Shards.Of(a.ChatId, Assets.ChatShards)), a.AckedAt)), context);
+        HealPauses = healPauses;
 
         // No split brain: a node whose site is cut off cannot gather a quorum, so it acknowledges nothing
         // sent after the cut (a send already committed when the cut fell may still be answered).
@@ -200,21 +189,10 @@ internal sealed class ChatWorkload : IDrillWorkload
                 $"(sent {(slowestAt - alarm.From).TotalSeconds:0.00} s after the alarm, {(slowestAt - alarm.FireAt).TotalSeconds:0.00} s from the fire), {failed} never acknowledged; evacuated in {alarm.Evacuation.TotalSeconds:0.0} s"));
         }
 
-        // Losing a site pauses writes only on the shards it led, and only for an election.
-        var bound = DrillRunner.ElectionBound;
         Pauses = new WritePauses(
-            pauses.OrderBy(p => p.Key).ToDictionary(p => Assets.ChatStream(p.Key), p => p.Value.TotalSeconds),
-            HealPauses.OrderBy(p => p.Key).ToDictionary(p => Assets.ChatStream(p.Key), p => p.Value.TotalSeconds));
-        checks.Add(new PromiseCheck(Service, $"writes paused no longer than an election ({bound.TotalSeconds:0} s)", Pauses.Longest.Count, Pauses.Longest.Count(p => p.Value > bound.TotalSeconds),
-            $"longest pause {(Pauses.Longest.Count == 0 ? 0 : Pauses.Longest.Values.Max()):0.0} s"));
-        if (context.Cuts.Count > 0)
-        {
-            // After a heal the returning replicas' higher terms unseat leaders (no pre-vote): one more
-            // election per shard, bounded the same way (2.15.1: at most 8.8 s measured; 2.9.10: 17.4 s).
-            checks.Add(new PromiseCheck(Service, $"writes paused no longer than an election after the heal ({bound.TotalSeconds:0} s)", Pauses.WhileHealing.Count,
-                Pauses.WhileHealing.Count(p => p.Value > bound.TotalSeconds), $"longest pause {(Pauses.WhileHealing.Count == 0 ? 0 : Pauses.WhileHealing.Values.Max()):0.0} s"));
-        }
-
+            pauses.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.TotalSeconds),
+            HealPauses.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.TotalSeconds));
+        checks.AddRange(AckPauses.Checks(Service, Pauses, context));
         return checks;
     }
 
@@ -235,8 +213,8 @@ internal sealed class ChatWorkload : IDrillWorkload
         return (acks.Count + failed, slowest is null ? TimeSpan.Zero : slowest.AckedAt - slowest.SentAt, slowest?.SentAt ?? from, failed);
     }
 
-    /// <summary>The longest time between two acknowledgements on one shard while a healed partition converged.</summary>
-    public IReadOnlyDictionary<int, TimeSpan> HealPauses { get; private set; } = new Dictionary<int, TimeSpan>();
+    /// <summary>The longest time between two acknowledgements per stream (CHAT_03) while a healed partition converged.</summary>
+    public IReadOnlyDictionary<string, TimeSpan> HealPauses { get; private set; } = new Dictionary<string, TimeSpan>();
 
     public async ValueTask DisposeAsync()
     {
@@ -270,8 +248,6 @@ internal sealed class ChatWorkload : IDrillWorkload
             }
         }
     }
-
-    private static List<(TimeSpan From, TimeSpan To)> Gaps(IReadOnlyList<TimeSpan> times) => [.. times.Zip(times.Skip(1))];
 
     private sealed record Ack(string ChatId, long Sequence, string RequestId, TimeSpan SentAt, TimeSpan AckedAt, Uri Site);
 

@@ -20,6 +20,12 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
     /// <summary>The sample third-party app, when the platform runs it.</summary>
     public Uri? Exchange { get; init; }
 
+    /// <summary>The sample bank, when the platform runs it: its records are checked against the wallets'.</summary>
+    public Haetae.Cluster.BankApp? Bank { get; init; }
+
+    /// <summary>The operator's admin key (the pay audit).</summary>
+    public string? AdminKey { get; init; }
+
     /// <summary>
     /// When a site was lost (burned, or its power cut) or came back on its own disk: each is an election on the
     /// shards it led, or whose leaders its returning replicas unseat.
@@ -163,4 +169,48 @@ public sealed class DrillTimeline
             g => g.Key,
             g => (IReadOnlyList<(int, int)>)[.. Enumerable.Range(0, last + 1).Select(s => g.FirstOrDefault(c => c.Key.Second == s).Value)]);
     }
+}
+
+/// <summary>
+/// Write pauses measured from the clients' own acknowledgements: the longest gap between two of them per
+/// stream, and the checks that bound it by an election. Every workload that writes reports its pauses this way.
+/// </summary>
+internal static class AckPauses
+{
+    /// <summary>
+    /// Per stream, the longest gap between acknowledgements outside heals and blackouts, and the longest
+    /// while a healed partition converged. Healing is not losing a site: nats-server has no pre-vote, so the
+    /// returning site's replicas, whose terms grew while they campaigned alone, can unseat the leaders the
+    /// others elected; those pauses are measured apart. A blackout stops every write until the platform is
+    /// back: the pause counted is from then on.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, TimeSpan> Longest, IReadOnlyDictionary<string, TimeSpan> WhileHealing) Of(
+        IEnumerable<(string Stream, TimeSpan AckedAt)> acks, DrillContext context)
+    {
+        var healing = context.Cuts.Select(c => (c.To, c.Converged)).ToList();
+        var byStream = acks.GroupBy(a => a.Stream)
+            .ToDictionary(g => g.Key, g => Gaps([.. g.Select(a => a.AckedAt).Concat(healing.Concat(context.Outages).SelectMany(h => new[] { h.Item1, h.Item2 })).Order()]));
+        bool InHealing((TimeSpan From, TimeSpan To) gap) => healing.Any(h => gap.From >= h.To && gap.To <= h.Converged);
+        bool InOutage((TimeSpan From, TimeSpan To) gap) => context.Outages.Any(o => gap.From >= o.From && gap.To <= o.To);
+        return (
+            byStream.ToDictionary(s => s.Key, s => s.Value.Where(g => !InHealing(g) && !InOutage(g)).Select(g => g.To - g.From).DefaultIfEmpty().Max()),
+            byStream.ToDictionary(s => s.Key, s => s.Value.Where(InHealing).Select(g => g.To - g.From).DefaultIfEmpty().Max()));
+    }
+
+    /// <summary>Losing a site pauses writes only on the streams it led, and only for an election; after a heal, one more election at most.</summary>
+    public static IEnumerable<PromiseCheck> Checks(string service, WritePauses pauses, DrillContext context)
+    {
+        var bound = DrillRunner.ElectionBound;
+        yield return new PromiseCheck(service, $"writes paused no longer than an election ({bound.TotalSeconds:0} s)", pauses.Longest.Count, pauses.Longest.Count(p => p.Value > bound.TotalSeconds),
+            $"longest pause {(pauses.Longest.Count == 0 ? 0 : pauses.Longest.Values.Max()):0.0} s");
+        if (context.Cuts.Count > 0)
+        {
+            // After a heal the returning replicas' higher terms unseat leaders (no pre-vote): one more
+            // election per stream, bounded the same way (2.15.1: at most 8.8 s measured; 2.9.10: 17.4 s).
+            yield return new PromiseCheck(service, $"writes paused no longer than an election after the heal ({bound.TotalSeconds:0} s)", pauses.WhileHealing.Count,
+                pauses.WhileHealing.Count(p => p.Value > bound.TotalSeconds), $"longest pause {(pauses.WhileHealing.Count == 0 ? 0 : pauses.WhileHealing.Values.Max()):0.0} s");
+        }
+    }
+
+    private static List<(TimeSpan From, TimeSpan To)> Gaps(IReadOnlyList<TimeSpan> times) => [.. times.Zip(times.Skip(1))];
 }

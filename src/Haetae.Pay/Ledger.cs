@@ -80,63 +80,94 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
     /// written (a retry gets its first result); if that one differs from this request, it is a conflict.
     /// </summary>
     /// <exception cref="LedgerRefusal">The rules refuse it; nothing is written.</exception>
+    public async Task<Transfer> ExecuteAsync(Transfer transfer, CancellationToken cancellationToken) =>
+        (await ExecuteLinkedAsync([transfer], cancellationToken))[0];
+
+    /// <summary>The most transfers one linked chain holds.</summary>
+    public const int MaxLinked = 8;
+
+    /// <summary>
+    /// Applies linked transfers (TigerBeetle's linked events): all of them, in order, or none; each account
+    /// in at most one of them. A chain whose first id was written already was written whole (one atomic
+    /// batch), and returns as it was written; if it differs from this request, it is a conflict.
+    /// </summary>
+    /// <exception cref="LedgerRefusal">The rules refuse one of them; nothing is written.</exception>
     /// <remarks>
     /// An attempt that meets an outage (no answer to the batch: it may be stored) starts again from the
-    /// top, through <see cref="StoreRetry.UntilStored"/>: reading this id's subject tells whether it was
-    /// stored, and writing again cannot apply it twice (the subject is expected empty, the totals unchanged).
+    /// top, through <see cref="StoreRetry.UntilStored"/>: reading the ids' subjects tells whether it was
+    /// stored, and writing again cannot apply it twice (the subjects are expected empty, the totals unchanged).
     /// </remarks>
-    public async Task<Transfer> ExecuteAsync(Transfer transfer, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Transfer>> ExecuteLinkedAsync(IReadOnlyList<Transfer> chain, CancellationToken cancellationToken)
     {
-        var outcome = await StoreRetry.UntilStored.ExecuteAsync(ct => new ValueTask<Conflicted<Transfer>>(StoreRetry.Conflicts<Transfer>(50).ExecuteAsync(async ct =>
+        var accounts = chain.SelectMany(t => new[] { t.DebitAccount, t.CreditAccount }).ToList();
+        if (chain.Count is 0 or > MaxLinked || accounts.Distinct(StringComparer.Ordinal).Count() != accounts.Count && chain.Count > 1)
         {
-            // The three reads at once: if the id is written meanwhile, the batch below expects its subject
-            // empty and is refused, and the next attempt finds it.
-            var (earlierRead, debitRead, creditRead) = (TransferAsync(transfer.Id, ct), ReadAccountAsync(transfer.DebitAccount, ct), ReadAccountAsync(transfer.CreditAccount, ct));
-            await Task.WhenAll(earlierRead, debitRead, creditRead);
-            if (await earlierRead is { } earlier)
-            {
-                return Conflicted<Transfer>.Done(Same(earlier, transfer));
-            }
+            throw new ArgumentException($"a linked chain is 1 to {MaxLinked} transfers, each account in one of them", nameof(chain));
+        }
 
-            var debit = await debitRead ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.DebitAccount}");
-            var credit = await creditRead ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.CreditAccount}");
-            Transfer? hold = null;
-            if (transfer.Kind is TransferKind.PostPending or TransferKind.VoidPending)
+        var outcome = await StoreRetry.UntilStored.ExecuteAsync(ct => new ValueTask<Conflicted<IReadOnlyList<Transfer>>>(StoreRetry.Conflicts<IReadOnlyList<Transfer>>(50).ExecuteAsync(async ct =>
+        {
+            // Every read at once: if an id is written meanwhile, the batch below expects its subject empty
+            // and is refused, and the next attempt finds it.
+            var earlierReads = chain.Select(t => TransferAsync(t.Id, ct)).ToList();
+            var accountReads = accounts.Distinct(StringComparer.Ordinal).ToDictionary(a => a, a => ReadAccountAsync(a, ct), StringComparer.Ordinal);
+            var holdReads = chain.Select(t => t.Kind is TransferKind.PostPending or TransferKind.VoidPending && t.PendingId is { } held ? HoldAsync(held, ct) : Task.FromResult<(Transfer?, bool)>((null, false))).ToList();
+            await Task.WhenAll(earlierReads.Cast<Task>().Concat(accountReads.Values).Concat(holdReads));
+            if (await earlierReads[0] is not null)
             {
-                hold = transfer.PendingId is null ? null : await TransferAsync(transfer.PendingId, ct);
-                if (hold is not null && await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(hold.Id), ct), ct) is not null)
+                var written = new List<Transfer>();
+                for (var i = 0; i < chain.Count; i++)
                 {
-                    throw new LedgerRefusal(Refusal.PendingAlreadyResolved, $"hold {hold.Id} is settled already");
+                    written.Add(Same(await earlierReads[i] ?? throw ApiProblem.Conflict($"transfer {chain[0].Id} exists without the rest of this chain"), chain[i]));
                 }
+
+                return Conflicted<IReadOnlyList<Transfer>>.Done(written);
             }
 
             var now = time.GetUtcNow();
-            var (debitAfter, creditAfter) = LedgerRules.Apply(debit.Entry.State, credit.Entry.State, transfer, hold, now);
-            List<BatchMessage> batch =
-            [
-                new(TransferSubject(transfer.Id), Serialize(transfer), 0),
-                new(AccountSubject(transfer.DebitAccount), Serialize(new AccountEntry(debitAfter, transfer.Id, now, debit.Sequence)), debit.Sequence),
-                new(AccountSubject(transfer.CreditAccount), Serialize(new AccountEntry(creditAfter, transfer.Id, now, credit.Sequence)), credit.Sequence),
-            ];
-            if (hold is not null)
+            List<BatchMessage> batch = [];
+            for (var i = 0; i < chain.Count; i++)
             {
-                batch.Add(new(ResolutionSubject(hold.Id), Serialize(transfer.Id), 0));
+                var transfer = chain[i];
+                var debit = await accountReads[transfer.DebitAccount] ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.DebitAccount}");
+                var credit = await accountReads[transfer.CreditAccount] ?? throw new LedgerRefusal(Refusal.AccountNotFound, $"no account {transfer.CreditAccount}");
+                var (hold, settled) = await holdReads[i];
+                if (settled)
+                {
+                    throw new LedgerRefusal(Refusal.PendingAlreadyResolved, $"hold {hold!.Id} is settled already");
+                }
+
+                var (debitAfter, creditAfter) = LedgerRules.Apply(debit.Entry.State, credit.Entry.State, transfer, hold, now);
+                batch.Add(new(TransferSubject(transfer.Id), Serialize(transfer), 0));
+                batch.Add(new(AccountSubject(transfer.DebitAccount), Serialize(new AccountEntry(debitAfter, transfer.Id, now, debit.Sequence)), debit.Sequence));
+                batch.Add(new(AccountSubject(transfer.CreditAccount), Serialize(new AccountEntry(creditAfter, transfer.Id, now, credit.Sequence)), credit.Sequence));
+                if (hold is not null)
+                {
+                    batch.Add(new(ResolutionSubject(hold.Id), Serialize(transfer.Id), 0));
+                }
             }
 
             try
             {
                 await AtomicBatch.PublishAsync(connection, batch, ct);
-                return Conflicted<Transfer>.Done(transfer);
+                return Conflicted<IReadOnlyList<Transfer>>.Done(chain);
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode is ReplicatedPublisher.WrongLastSequence or ReplicatedPublisher.SubjectInFlight)
             {
-                // Another transfer changed an account (or wrote this id) first: read again.
-                return Conflicted<Transfer>.Lost;
+                // Another transfer changed an account (or wrote one of these ids) first: read again.
+                return Conflicted<IReadOnlyList<Transfer>>.Lost;
             }
         }, ct).AsTask()), cancellationToken);
         return outcome.Conflict
             ? throw new ApiProblem(503, "Ledger busy", "the accounts kept changing under this transfer; retry with the same id")
             : outcome.Value;
+    }
+
+    /// <summary>The hold a post or void names (null if there is none), and whether it is settled already.</summary>
+    private async Task<(Transfer? Hold, bool Settled)> HoldAsync(string holdId, CancellationToken cancellationToken)
+    {
+        var (hold, resolution) = (TransferAsync(holdId, cancellationToken), StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(holdId), cancellationToken), cancellationToken));
+        return (await hold, await resolution is not null);
     }
 
     /// <summary>

@@ -39,11 +39,12 @@ public enum TransferKind
 /// One transfer, never changed once written. <paramref name="Id"/> is the client's: a second transfer
 /// with the same id is the same transfer. A <see cref="TransferKind.PostPending"/> or
 /// <see cref="TransferKind.VoidPending"/> names its hold in <paramref name="PendingId"/> and moves money
-/// between the hold's two accounts; a post's amount is at most the hold's.
+/// between the hold's two accounts; a post's amount is at most the hold's. <paramref name="UserData"/> is
+/// the service's own reference, as TigerBeetle's user_data (the chat an envelope was sent in).
 /// </summary>
 public sealed record Transfer(
     string Id, string DebitAccount, string CreditAccount, long Amount, TransferKind Kind, string Code, DateTimeOffset At,
-    string? PendingId = null, DateTimeOffset? Expires = null);
+    string? PendingId = null, DateTimeOffset? Expires = null, string? UserData = null);
 
 /// <summary>Why the ledger refuses a transfer; nothing is written for a refused one.</summary>
 public enum Refusal

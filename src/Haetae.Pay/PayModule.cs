@@ -20,7 +20,8 @@ public sealed class PayModule : IHaetaeModule
 
     public string Name => "pay";
 
-    public IReadOnlyList<Asset> Assets { get; } = [Ledger.Asset, new KvAsset(Wallets.TasksBucket, History: 1), KeptResponses.Asset(RequestsBucket)];
+    public IReadOnlyList<Asset> Assets { get; } =
+        [Ledger.Asset, new KvAsset(Wallets.TasksBucket, History: 1), new KvAsset(Merchants.Bucket, History: 1), KeptResponses.Asset(RequestsBucket)];
 
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
@@ -28,6 +29,7 @@ public sealed class PayModule : IHaetaeModule
         services.AddSingleton(configuration.GetSection("Haetae:Pay:Bank").Get<BankOptions>() ?? new BankOptions());
         services.AddHttpClient<BankClient>();
         services.AddSingleton<Wallets>();
+        services.AddSingleton<Merchants>();
         services.AddSingleton(sp => new PayRequests(new KeptResponses(sp.GetRequiredService<Buckets>(), RequestsBucket, sp.GetRequiredService<TimeProvider>())));
         services.AddHostedService<PayReconciler>();
     }
@@ -55,6 +57,22 @@ public sealed class PayModule : IHaetaeModule
         pay.MapGet("/envelopes/{id}", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.EnvelopeAsync(Caller(http), id, ct)));
         pay.MapPost("/envelopes/{id}/accept", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.AcceptAsync(Caller(http), id, ct)));
         pay.MapPost("/envelopes/{id}/decline", async (HttpContext http, string id, Wallets wallets, CancellationToken ct) => TypedResults.Ok(await wallets.DeclineAsync(Caller(http), id, ct)));
+
+        // Shops: the till (the point-of-sale page) asks for a payment and shows its code; the payer looks it
+        // up and approves it in the app; the till captures all or part of it, voids it, or refunds it.
+        pay.MapPost("/merchants", (HttpContext http, OpenMerchantRequest request, Merchants merchants, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async id => (StatusCodes.Status201Created, await merchants.OpenAsync(Caller(http), request, id, http.RequestAborted))));
+        pay.MapGet("/merchants", async (HttpContext http, Merchants merchants, CancellationToken ct) => TypedResults.Ok(await merchants.MineAsync(Caller(http), ct)));
+        pay.MapPost("/merchants/{merchantId}/charges", (HttpContext http, string merchantId, ChargeRequest request, Merchants merchants, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async id => (StatusCodes.Status201Created, await merchants.ChargeAsync(Caller(http), merchantId, request, id, http.RequestAborted))));
+        pay.MapGet("/charges/{id}", async (HttpContext http, string id, Merchants merchants, CancellationToken ct) => TypedResults.Ok(await merchants.ChargeViewAsync(Caller(http), id, ct)));
+        pay.MapGet("/codes/{code}", async (HttpContext http, string code, Merchants merchants, CancellationToken ct) => TypedResults.Ok(await merchants.ByCodeAsync(Caller(http), code, ct)));
+        pay.MapPost("/codes/{code}/approve", async (HttpContext http, string code, Merchants merchants, CancellationToken ct) => TypedResults.Ok(await merchants.ApproveAsync(Caller(http), code, ct)));
+        pay.MapPost("/charges/{id}/capture", async (HttpContext http, string id, CaptureRequest request, Merchants merchants, CancellationToken ct) =>
+            TypedResults.Ok(await merchants.CaptureAsync(Caller(http), id, request, ct)));
+        pay.MapPost("/charges/{id}/void", async (HttpContext http, string id, Merchants merchants, CancellationToken ct) => TypedResults.Ok(await merchants.VoidAsync(Caller(http), id, ct)));
+        pay.MapPost("/charges/{id}/refunds", (HttpContext http, string id, RefundRequest request, Merchants merchants, PayRequests requests) =>
+            requests.Kept.OnceAsync(http, Caller(http), request, async rid => (StatusCodes.Status200OK, await merchants.RefundAsync(Caller(http), id, request, rid, http.RequestAborted))));
     }
 
     private static (int, BankMoveView) Moved(BankMoveView move) => (move.State == MoveState.Pending ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, move);

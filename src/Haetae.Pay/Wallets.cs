@@ -27,6 +27,9 @@ public enum PayTaskKind
     TopUp,
     Withdrawal,
     Envelope,
+
+    /// <summary>A payment a shop has not captured: it goes back to the payer when it expires.</summary>
+    Authorization,
 }
 
 /// <summary>
@@ -48,7 +51,7 @@ public static class PayKeys
 /// friend is a hold from sender to receiver, posted when accepted, voided when declined or after
 /// <see cref="EnvelopeLifetime"/>.
 /// </summary>
-public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buckets, IPeople people, TimeProvider time, ILogger<Wallets> logger)
+public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buckets, IPeople people, IChatPosts chats, TimeProvider time, ILogger<Wallets> logger)
 {
     public const string TasksBucket = "pay-tasks";
 
@@ -70,9 +73,12 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
 
     private readonly ConcurrentDictionary<string, Lazy<Task>> _opened = new(StringComparer.Ordinal);
 
+    /// <summary>Opens the person's wallet if it is not open yet.</summary>
+    public Task EnsureWalletAsync(string user, CancellationToken cancellationToken) => OpenAsync(PayAccounts.Wallet(user), AccountFlags.DebitsMustNotExceedCredits, cancellationToken);
+
     public async Task<WalletView> WalletAsync(string user, CancellationToken cancellationToken)
     {
-        await OpenAsync(PayAccounts.Wallet(user), AccountFlags.DebitsMustNotExceedCredits, cancellationToken);
+        await EnsureWalletAsync(user, cancellationToken);
         var state = await ledger.AccountAsync(PayAccounts.Wallet(user), cancellationToken) ?? AccountState.Open(PayAccounts.Wallet(user), AccountFlags.DebitsMustNotExceedCredits);
         return new WalletView(state.Balance, state.Available, state.DebitsPending, state.CreditsPending);
     }
@@ -160,25 +166,36 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
             throw ApiProblem.NotFound($"no person {to}");
         }
 
-        if (!await people.AreFriendsAsync(user, to, cancellationToken))
+        if (request.ChatId is { } chatId)
         {
-            throw ApiProblem.Forbidden("money goes to friends only, and not between people who blocked one another");
+            // Checked before anything is held: money for a chat it cannot be shown in is not sent.
+            await chats.RequireAsync(chatId, user, to, cancellationToken);
+        }
+        else if (!await people.AreFriendsAsync(user, to, cancellationToken))
+        {
+            throw ApiProblem.Forbidden("money goes to friends, or to someone in a chat with you, and not between people who blocked one another");
         }
 
         var (wallet, theirs) = (PayAccounts.Wallet(user), PayAccounts.Wallet(to));
         await Task.WhenAll(OpenAsync(wallet, AccountFlags.DebitsMustNotExceedCredits, cancellationToken), OpenAsync(theirs, AccountFlags.DebitsMustNotExceedCredits, cancellationToken));
         var now = time.GetUtcNow();
         var holdId = RequestIds.Derive("ev", 24, user, requestId);
-        var hold = new Transfer(holdId, wallet, theirs, request.Amount, TransferKind.Pending, "envelope", now, Expires: now + EnvelopeLifetime);
+        var hold = new Transfer(holdId, wallet, theirs, request.Amount, TransferKind.Pending, "envelope", now, Expires: now + EnvelopeLifetime, UserData: request.ChatId);
         var stored = await HoldAsync(new PayTask(PayTaskKind.Envelope, holdId, user, request.Amount, now, hold.Expires), hold, cancellationToken);
-        return EnvelopeView(stored, null, request.ChatId);
+        if (request.ChatId is { } shownIn)
+        {
+            // The same request id: a retry finds the hold and the message the first attempt wrote, and writes neither again.
+            await chats.PostMoneyAsync(shownIn, user, to, new MoneyNote(stored.Id, stored.Amount), requestId, cancellationToken);
+        }
+
+        return EnvelopeView(stored, null);
     }
 
     /// <summary>An envelope the caller sent or received.</summary>
     public async Task<EnvelopeView> EnvelopeAsync(string user, string id, CancellationToken cancellationToken)
     {
         var hold = await RequireEnvelopeAsync(user, id, cancellationToken);
-        return EnvelopeView(hold, await ledger.ResolutionAsync(id, cancellationToken), null);
+        return EnvelopeView(hold, await ledger.ResolutionAsync(id, cancellationToken));
     }
 
     /// <summary>The receiver takes the money (again: the same answer).</summary>
@@ -202,7 +219,7 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
         }
 
         await ForgetAsync(new PayTask(PayTaskKind.Envelope, id, user, hold.Amount, hold.At), cancellationToken);
-        return EnvelopeView(hold, resolution, null);
+        return EnvelopeView(hold, resolution);
     }
 
     private async Task<Transfer> RequireEnvelopeAsync(string user, string id, CancellationToken cancellationToken)
@@ -283,15 +300,15 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
             case PayTaskKind.TopUp or PayTaskKind.Withdrawal when now - task.Created > BankGrace:
                 await SettleBankMoveAsync(task, cancellationToken);
                 return;
-            case PayTaskKind.Envelope when now >= task.Expires:
-                await SettleAsync(hold, post: false, "returned", cancellationToken);
+            case PayTaskKind.Envelope or PayTaskKind.Authorization when now >= task.Expires:
+                await SettleAsync(hold, post: false, task.Kind == PayTaskKind.Envelope ? "returned" : "expired", cancellationToken);
                 await ForgetAsync(task, cancellationToken);
                 return;
         }
     }
 
     /// <summary>Writes the task, then the hold; a hold the ledger refuses leaves no task.</summary>
-    private async Task<Transfer> HoldAsync(PayTask task, Transfer hold, CancellationToken cancellationToken)
+    public async Task<Transfer> HoldAsync(PayTask task, Transfer hold, CancellationToken cancellationToken)
     {
         var tasks = await buckets.GetAsync(TasksBucket);
         // Created once: a retry keeps the first attempt's task (and its clock).
@@ -332,8 +349,11 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
         }
     }
 
-    private async Task ForgetAsync(PayTask task, CancellationToken cancellationToken) =>
-        await (await buckets.GetAsync(TasksBucket)).DeleteAsync(PayKeys.Task(task.HoldId), cancellationToken);
+    private Task ForgetAsync(PayTask task, CancellationToken cancellationToken) => ForgetAsync(task.HoldId, cancellationToken);
+
+    /// <summary>The hold is settled: nothing is left to do for it.</summary>
+    public async Task ForgetAsync(string holdId, CancellationToken cancellationToken) =>
+        await (await buckets.GetAsync(TasksBucket)).DeleteAsync(PayKeys.Task(holdId), cancellationToken);
 
     /// <summary>Opens an account once per node (opening is idempotent in the ledger; this only saves the call).</summary>
     private async Task OpenAsync(string account, AccountFlags flags, CancellationToken cancellationToken)
@@ -363,8 +383,8 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
         resolution is null ? MoveState.Pending : resolution.Kind == TransferKind.PostPending ? MoveState.Done : MoveState.Refused,
         reason);
 
-    private static EnvelopeView EnvelopeView(Transfer hold, Transfer? resolution, string? chatId) => new(
-        hold.Id, PayAccounts.PersonOf(hold.DebitAccount)!, PayAccounts.PersonOf(hold.CreditAccount)!, hold.Amount, chatId,
+    private static EnvelopeView EnvelopeView(Transfer hold, Transfer? resolution) => new(
+        hold.Id, PayAccounts.PersonOf(hold.DebitAccount)!, PayAccounts.PersonOf(hold.CreditAccount)!, hold.Amount, hold.UserData,
         resolution is null ? EnvelopeState.Waiting : resolution.Kind == TransferKind.PostPending ? EnvelopeState.Accepted : EnvelopeState.Returned,
         hold.Expires ?? hold.At);
 

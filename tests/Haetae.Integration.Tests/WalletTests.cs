@@ -9,20 +9,13 @@ namespace Haetae.Integration.Tests;
 [Collection(SharedClusterCollection.Name)]
 public sealed class WalletTests(SharedClusterFixture fixture)
 {
-    /// <summary>What the sample bank opens a customer's account with.</summary>
-    private const long Opening = 1_000_000;
+    private const long Opening = Haetae.Cluster.BankApp.OpeningBalance;
 
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
 
     private TestCluster Cluster => fixture.Cluster;
 
-    /// <summary>The same person's client, first trying another site: a retry after the first site burned.</summary>
-    private HaetaeClient SameCallerAt(HaetaeClient client, int site)
-    {
-        var other = ChatTestUsers.ClientAt(Cluster, site);
-        other.AccessToken = client.AccessToken;
-        return other;
-    }
+    private HaetaeClient SameCallerAt(HaetaeClient client, int site) => ChatTestUsers.SameCallerAt(Cluster, client, site);
 
     /// <summary>Runs <paramref name="work"/> while the bank is down or slow, and puts it right after, whatever happens.</summary>
     private async Task<T> WhileTheBankIsAsync<T>(bool down, TimeSpan delay, Func<Task<T>> work)
@@ -144,6 +137,34 @@ public sealed class WalletTests(SharedClusterFixture fixture)
         var older = await alice.Pay.HistoryAsync(alices.Next, 10, ct);
         Assert.Equal(["envelope", "bank-done", "topup"], older.Items.Select(i => i.Code));
         Assert.Null(older.Next);
+    }
+
+    [Fact]
+    public async Task Money_sent_in_a_chat_shows_there_once_for_both_even_when_sent_again_at_another_site_and_moves_when_accepted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 2).Person("Carol", 1).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
+        var (bob, bobUser) = people["Bob"];
+        var (carol, _) = people["Carol"];
+        var chat = people.Chats[0];
+        await alice.Pay.TopUpAsync(20_000, cancellationToken: ct);
+        await using var bobsPhone = new HaetaeRealtime(bob);
+        await bobsPhone.Live.WaitAsync(DeviceFrames.Phase, ct);
+
+        var sent = await alice.Pay.SendAsync(bobUser.Id, 12_000, chat.Id, "birthday", ct);
+        var again = await SameCallerAt(alice, 1).Pay.SendAsync(bobUser.Id, 12_000, chat.Id, "birthday", ct);
+        var shown = (await DeviceFrames.NextMessagesAsync(bobsPhone, 1, "the money on Bob's phone", ct))[0];
+        var accepted = await bob.Pay.AcceptAsync(shown.Money!.EnvelopeId, ct);
+
+        Assert.Equal(sent, again);
+        Assert.Equal((MessageKind.Money, aliceUser.Id, new MoneyNote(sent.Id, 12_000)), (shown.Kind, shown.SenderId, shown.Money));
+        Assert.Equal([sent.Id], (await alice.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).Messages.Select(m => m.Money?.EnvelopeId));
+        Assert.Equal((EnvelopeState.Accepted, chat.Id), (accepted.State, accepted.ChatId));
+        Assert.Equal(new WalletView(12_000, 12_000, 0, 0), await bob.Pay.WalletAsync(ct));
+        var outsider = await Assert.ThrowsAsync<HaetaeApiException>(() => carol.Pay.SendAsync(bobUser.Id, 1_000, chat.Id, cancellationToken: ct));
+        Assert.Equal(HttpStatusCode.NotFound, outsider.Status);
+        Assert.Equal(new WalletView(8_000, 8_000, 0, 0), await alice.Pay.WalletAsync(ct));
     }
 
     [Fact]

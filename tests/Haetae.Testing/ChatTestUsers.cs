@@ -25,4 +25,12 @@ public static class ChatTestUsers
         var sites = cluster.Spec.Sites.Select(s => s.NodeUri).ToList();
         return new HaetaeClient([.. sites.Skip(site), .. sites.Take(site)]);
     }
+
+    /// <summary>The same person's client (the same token), trying <paramref name="site"/> first: a retry after the first site burned.</summary>
+    public static HaetaeClient SameCallerAt(TestCluster cluster, HaetaeClient client, int site)
+    {
+        var other = ClientAt(cluster, site);
+        other.AccessToken = client.AccessToken;
+        return other;
+    }
 }

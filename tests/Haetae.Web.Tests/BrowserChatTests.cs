@@ -7,7 +7,6 @@ namespace Haetae.Web.Tests;
 public sealed class BrowserChatTests
 {
     private const float Phase = 60_000;
-    private const string Password = "correct horse battery";
 
     /// <summary>A 2x2 PNG.</summary>
     private static readonly byte[] Png = Convert.FromBase64String(
@@ -32,13 +31,13 @@ public sealed class BrowserChatTests
         var (minji, jun, sora) = (pages[0], pages[1], pages[2]);
         try
         {
-            var minjiId = await SignUpAsync(minji, "민지");
-            var junId = await SignUpAsync(jun, "Jun");
-            var soraId = await SignUpAsync(sora, "Sora");
-            await AddFriendAsync(minji, junId, "Jun");
-            await AddFriendAsync(minji, soraId, "Sora");
-            await AddFriendAsync(jun, minjiId, "민지");
-            await AddFriendAsync(sora, minjiId, "민지");
+            var minjiId = await WebPeople.SignUpAsync(minji, "민지");
+            var junId = await WebPeople.SignUpAsync(jun, "Jun");
+            var soraId = await WebPeople.SignUpAsync(sora, "Sora");
+            await WebPeople.AddFriendAsync(minji, junId, "Jun");
+            await WebPeople.AddFriendAsync(minji, soraId, "Sora");
+            await WebPeople.AddFriendAsync(jun, minjiId, "민지");
+            await WebPeople.AddFriendAsync(sora, minjiId, "민지");
 
             // A group of three, with a title.
             await minji.GetByLabel("Jun").CheckAsync();
@@ -119,23 +118,6 @@ public sealed class BrowserChatTests
 
             throw;
         }
-    }
-
-    private static async Task<string> SignUpAsync(IPage page, string name)
-    {
-        await page.Locator("#up-name").FillAsync(name);
-        await page.Locator("#up-login").FillAsync($"{Guid.NewGuid():N}@example.com");
-        await page.Locator("#up-password").FillAsync(Password);
-        await page.Locator("#sign-up-form button[type=submit]").ClickAsync();
-        await Assertions.Expect(page.Locator("#app")).ToBeVisibleAsync(new() { Timeout = Phase });
-        return (await page.Locator("#me-id").InnerTextAsync()).Trim();
-    }
-
-    private static async Task AddFriendAsync(IPage page, string id, string name)
-    {
-        await page.Locator("#friend-who").FillAsync(id);
-        await page.Locator("#add-friend-form button[type=submit]").ClickAsync();
-        await Assertions.Expect(page.Locator("#friend-list")).ToContainTextAsync(name, new() { Timeout = Phase });
     }
 
     private static async Task SendAsync(IPage page, string text)

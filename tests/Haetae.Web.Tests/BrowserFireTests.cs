@@ -11,7 +11,6 @@ namespace Haetae.Web.Tests;
 public sealed class BrowserFireTests
 {
     private const float Phase = 60_000;
-    private const string Password = "correct horse battery";
 
     [Fact]
     public async Task Two_people_keep_chatting_through_a_fire_and_the_console_shows_it()
@@ -47,10 +46,10 @@ public sealed class BrowserFireTests
         // Alice's browser loads the app from the site that will burn; Bob's from another.
         await alice.GotoAsync(sites[0].NodeUri.ToString());
         await bob.GotoAsync(sites[1].NodeUri.ToString());
-        var aliceId = await SignUpAsync(alice, "앨리스", $"alice-{Guid.NewGuid():N}@example.com");
-        var bobId = await SignUpAsync(bob, "Bob", $"bob-{Guid.NewGuid():N}@example.com");
-        await AddFriendAsync(alice, bobId);
-        await AddFriendAsync(bob, aliceId);
+        var aliceId = await WebPeople.SignUpAsync(alice, "앨리스", $"alice-{Guid.NewGuid():N}@example.com");
+        var bobId = await WebPeople.SignUpAsync(bob, "Bob", $"bob-{Guid.NewGuid():N}@example.com");
+        await WebPeople.AddFriendAsync(alice, bobId, "Bob");
+        await WebPeople.AddFriendAsync(bob, aliceId, "앨리스");
 
         await alice.GetByLabel("Bob").CheckAsync();
         await alice.Locator("#new-chat-form button[type=submit]").ClickAsync();
@@ -101,24 +100,6 @@ public sealed class BrowserFireTests
         await Expect(console.Locator("#events")).ToContainTextAsync($"{sites[0].Name} is back", new() { Timeout = 120_000 });
         await Expect(console.Locator("#events")).ToContainTextAsync("full redundancy is back", new() { Timeout = 300_000 });
         await Screenshots.TakeAsync(console, "console-after-rebuild");
-    }
-
-    private static async Task<string> SignUpAsync(IPage page, string name, string email)
-    {
-        await page.Locator("#up-name").FillAsync(name);
-        await page.Locator("#up-login").FillAsync(email);
-        await page.Locator("#up-password").FillAsync(Password);
-        await page.Locator("#sign-up-form button[type=submit]").ClickAsync();
-        await Expect(page.Locator("#app")).ToBeVisibleAsync(new() { Timeout = Phase });
-        return (await page.Locator("#me-id").InnerTextAsync()).Trim();
-    }
-
-    private static async Task AddFriendAsync(IPage page, string id)
-    {
-        await page.Locator("#friend-who").FillAsync(id);
-        await page.Locator("#add-friend-form button[type=submit]").ClickAsync();
-        await Expect(page.Locator("#friend-list")).Not.ToContainTextAsync("No friends yet", new() { Timeout = Phase });
-        await Expect(page.Locator("#friend-list")).Not.ToContainTextAsync("친구가 없습니다", new() { Timeout = Phase });
     }
 
     private static async Task SendAsync(IPage page, string text)

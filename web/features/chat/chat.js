@@ -11,7 +11,7 @@ import { requestId } from '../../core/transport.js';
 /** @typedef {import('../../core/context.js').UserView} UserView */
 /**
  * @typedef {{ chatId: string, sequence: number, senderId: string, requestId?: string, kind?: string, text?: string | null,
- *   photoId?: string | null, userIds?: string[], sentAt: string }} MessageView
+ *   photoId?: string | null, userIds?: string[], sentAt: string, money?: { envelopeId: string, amount: number } | null }} MessageView
  */
 /** @typedef {{ id: string, title?: string | null, members: UserView[], lastSequence: number, lastMessage?: MessageView | null, unread: number }} ChatView */
 /** @typedef {{ delivered: number, read: number }} Receipt */
@@ -36,8 +36,9 @@ const strings = {
 /**
  * @param {Context} ctx
  * @param {ReturnType<typeof import('../friends/friends.js').friends>} friends
+ * @param {ReturnType<typeof import('../pay/pay.js').pay>} wallet money in chats: sending it, and its messages
  */
-export function chat(ctx, friends) {
+export function chat(ctx, friends, wallet) {
   ctx.i18n.add(strings);
   const t = (/** @type {string} */ key) => ctx.t(key);
   /** @type {Map<string, ChatView>} */
@@ -109,6 +110,8 @@ export function chat(ctx, friends) {
     byId('chat').hidden = false;
     byId('chat-title-h').textContent = chatName(view);
     byId('chat-members').textContent = view.members.map((m) => ctx.nameOf(m.id, m.displayName)).join(' · ');
+    // Money goes to one person: offered in a chat of two.
+    byId('send-money-form').hidden = view.members.length !== 2;
     draft.value = prefs.get(`draft.${chatId}`, '');
     renderChats();
     await catchUp(chatId);
@@ -181,12 +184,13 @@ export function chat(ctx, friends) {
     const items = [
       ...held.map((message) => ({ key: `m${message.sequence}`, message })),
       ...ctx.outbox.of('message').filter((e) => e.body.chatId === chatId).map((e) => ({ key: `p${e.id}`, pending: { text: e.body.text || t('photo') } })),
+      ...wallet.unsent(chatId).map((e) => ({ key: `p${e.id}`, pending: { text: e.text } })),
     ];
     renderKeyed(list, items, (item) => item.key, (item) => {
       if ('pending' in item) return JSON.stringify([item.pending.text, ctx.i18n.lang]);
       const m = item.message;
       const system = m.kind === 'Joined' || m.kind === 'Left';
-      return JSON.stringify(system ? [systemText(m)] : [ctx.nameOf(m.senderId), m.text, m.photoId, metaOf(m, seen, view)]);
+      return JSON.stringify(system ? [systemText(m)] : [ctx.nameOf(m.senderId), m.text, m.photoId, metaOf(m, seen, view), m.money ? wallet.keyOf(m) : null]);
     }, (item) => {
       if ('pending' in item) {
         return el('li', { className: 'mine pending' }, el('p', { className: 'text', textContent: item.pending.text }), el('span', { className: 'meta', textContent: t('notSent') }));
@@ -203,6 +207,7 @@ export function chat(ctx, friends) {
       line.append(el('span', { className: 'who', textContent: who }));
       if (m.text) line.append(el('p', { className: 'text', textContent: m.text }));
       if (m.photoId) line.append(photoElement(m.photoId, `${who}: ${t('photo')}`));
+      if (m.kind === 'Money') line.append(wallet.element(m));
       line.append(el('span', { className: 'meta', textContent: metaOf(m, seen, view) }));
       return line;
     });
@@ -244,7 +249,7 @@ export function chat(ctx, friends) {
   }
 
   function renderOutbox() {
-    const pending = ctx.outbox.of('message').length;
+    const pending = ctx.outbox.of('message').length + ctx.outbox.of('envelope').length;
     byId('outbox').textContent = pending > 0 ? `${t('sending')}: ${pending}` : '';
     if (ctx.me) renderMessages();
   }
@@ -287,6 +292,20 @@ export function chat(ctx, friends) {
     draft.value = '';
     input('photo').value = '';
     saveDraft();
+  }
+
+  /** @param {Event} event */
+  async function sendMoney(event) {
+    event.preventDefault();
+    const view = open ? chats.get(open) : undefined;
+    const to = view?.members.find((m) => m.id !== ctx.user.id);
+    const amount = Number(input('money-amount').value);
+    if (!view || !to || !Number.isSafeInteger(amount) || amount < 1) return;
+    chatError.textContent = '';
+    try {
+      await wallet.send(view.id, to.id, amount);
+      input('money-amount').value = '';
+    } catch (e) { showError(chatError, e); }
   }
 
   async function newChat(/** @type {Event} */ event) {
@@ -348,6 +367,8 @@ export function chat(ctx, friends) {
   ctx.onRender(() => { if (ctx.me) { renderChats(); renderMessages(); } });
   byId('new-chat-form').addEventListener('submit', newChat);
   byId('composer').addEventListener('submit', send);
+  byId('send-money-form').addEventListener('submit', sendMoney);
+  wallet.onChange(() => { if (open) renderMessages(); });
   draft.addEventListener('input', saveDraft);
   draft.addEventListener('keydown', (event) => { if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) send(event); });
   document.addEventListener('visibilitychange', () => { if (open) markRead(open); });

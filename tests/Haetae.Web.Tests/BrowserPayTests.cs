@@ -1,0 +1,83 @@
+using Haetae.Testing;
+using Microsoft.Playwright;
+
+namespace Haetae.Web.Tests;
+
+/// <summary>
+/// Money in the web app, in Debian's headless Chromium: a person tops up their wallet from the bank,
+/// their site burns, and they send money in a chat through another site; the friend accepts it, and
+/// both wallets and both chats show it once.
+/// </summary>
+public sealed class BrowserPayTests
+{
+    private const float Phase = 60_000;
+
+    [Fact]
+    public async Task Money_sent_in_a_chat_while_the_payers_site_burns_arrives_once_and_is_accepted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var cluster = await TestCluster.StartAsync(withNodes: true, cancellationToken: ct);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Browsers.LaunchAsync(playwright);
+        await using var aliceContext = await browser.NewContextAsync(new() { Locale = "ko-KR" });
+        await using var bobContext = await browser.NewContextAsync(new() { Locale = "en-GB" });
+        var alice = await aliceContext.NewPageAsync();
+        var bob = await bobContext.NewPageAsync();
+        try
+        {
+            await RunAsync(cluster, alice, bob, ct);
+        }
+        catch
+        {
+            await Screenshots.TakeAsync(alice, "pay-failed-alice");
+            await Screenshots.TakeAsync(bob, "pay-failed-bob");
+            throw;
+        }
+    }
+
+    private static async Task RunAsync(TestCluster cluster, IPage alice, IPage bob, CancellationToken ct)
+    {
+        var sites = cluster.Spec.Sites;
+        await alice.GotoAsync(sites[0].NodeUri.ToString());
+        await bob.GotoAsync(sites[1].NodeUri.ToString());
+        var aliceId = await WebPeople.SignUpAsync(alice, "앨리스", $"alice-{Guid.NewGuid():N}@example.com");
+        var bobId = await WebPeople.SignUpAsync(bob, "Bob", $"bob-{Guid.NewGuid():N}@example.com");
+        await WebPeople.AddFriendAsync(alice, bobId, "Bob");
+        await WebPeople.AddFriendAsync(bob, aliceId, "앨리스");
+
+        // Alice tops up ₩30,000 from the bank (its own process, outside every site).
+        await alice.Locator("#open-wallet").ClickAsync();
+        await alice.Locator("#topup-amount").FillAsync("30000");
+        await alice.Locator("#topup-form button[type=submit]").ClickAsync();
+        await Expect(alice.Locator("#wallet-balance")).ToHaveTextAsync("₩30,000", new() { Timeout = Phase });
+
+        await alice.GetByLabel("Bob").CheckAsync();
+        await alice.Locator("#new-chat-form button[type=submit]").ClickAsync();
+        await Expect(alice.Locator("#send-money-form")).ToBeVisibleAsync(new() { Timeout = Phase });
+        await bob.Locator(".chat-item").First.ClickAsync(new() { Timeout = Phase });
+
+        // Her site burns; the money she sends goes through another site, once.
+        await cluster.Platform.FireAsync(sites[0].Name, ct);
+        await alice.Locator("#money-amount").FillAsync("12000");
+        await alice.Locator("#send-money").ClickAsync();
+        var bobsMoney = bob.Locator("#messages .money");
+        await Expect(bobsMoney).ToContainTextAsync("₩12,000", new() { Timeout = Phase });
+        await Expect(bobsMoney.Locator("button.accept")).ToBeVisibleAsync(new() { Timeout = Phase });
+        await bobsMoney.Locator("button.accept").ClickAsync();
+        await Expect(bobsMoney).ToContainTextAsync("accepted", new() { Timeout = Phase });
+        await Expect(alice.Locator("#outbox")).ToHaveTextAsync("", new() { Timeout = Phase });
+        await Expect(alice.Locator("#site")).Not.ToContainTextAsync(sites[0].Name, new() { Timeout = Phase });
+        await Screenshots.TakeAsync(alice, "pay-in-chat-alice");
+        await Screenshots.TakeAsync(bob, "pay-in-chat-bob");
+
+        Assert.Equal(1, await alice.Locator("#messages .money").CountAsync());
+        Assert.Equal(1, await bobsMoney.CountAsync());
+        await bob.Locator("#open-wallet").ClickAsync();
+        await Expect(bob.Locator("#wallet-balance")).ToHaveTextAsync("₩12,000", new() { Timeout = Phase });
+        await Expect(bob.Locator("#wallet-history")).ToContainTextAsync("앨리스", new() { Timeout = Phase });
+        await alice.Locator("#open-wallet").ClickAsync();
+        await Expect(alice.Locator("#wallet-balance")).ToHaveTextAsync("₩18,000", new() { Timeout = Phase });
+    }
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+}
