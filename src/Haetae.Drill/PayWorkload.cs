@@ -9,8 +9,9 @@ using Haetae.Pay;
 namespace Haetae.Drill;
 
 /// <summary>
-/// Pairs of friends with a chat each: they top up from the bank, send each other money in their chat,
-/// accept or decline what they receive, and withdraw; a quarter of the writes are sent again at another
+/// Pairs of friends with a chat and a shop each: they top up from the bank, send each other money in
+/// their chat, accept or decline what they receive, pay at each other's shop (approve, then the keeper
+/// captures, voids or refunds), and withdraw; a quarter of the writes are sent again at another
 /// site with the same request id, on purpose. Each person keeps a record of what they were acknowledged.
 /// Afterwards, with everything answered and settled, every wallet must hold exactly what its owner's
 /// records say, every bank account likewise, nothing may be held, and the ledger's audit must pass.
@@ -48,6 +49,7 @@ internal sealed class PayWorkload : IDrillWorkload
             (a.Partner, b.Partner, a.ChatId, b.ChatId) = (b, a, chat.Id, chat.Id);
             foreach (var payer in new[] { a, b })
             {
+                payer.ShopId = (await payer.Client.Pay.OpenMerchantAsync($"가게 {payer.Index}", cancellationToken: cancellationToken)).Id;
                 var first = await payer.Client.Pay.TopUpAsync(StartingTopUp, cancellationToken: cancellationToken);
                 if (first.State != MoveState.Done)
                 {
@@ -84,13 +86,17 @@ internal sealed class PayWorkload : IDrillWorkload
             {
                 await SendAsync(payer, random.Next(1, 31) * 100, again, context, stop);
             }
-            else if (roll < 0.7)
+            else if (roll < 0.6)
             {
                 await AnswerAsync(payer, random.NextDouble() < 0.85, context, stop);
             }
+            else if (roll < 0.8)
+            {
+                await ShopAsync(payer, random, again, context, stop);
+            }
             else
             {
-                var topUp = roll < 0.87;
+                var topUp = roll < 0.92;
                 await MoveAsync(payer, topUp, random.Next(1, topUp ? 21 : 11) * 1_000, again, context, stop);
             }
         }
@@ -149,6 +155,76 @@ internal sealed class PayWorkload : IDrillWorkload
         {
             await UntilAnsweredAsync(payer, context, stop, () => Move(payer.Elsewhere), () => Compare(first.Id, move?.Id));
         }
+    }
+
+    /// <summary>
+    /// The payer pays at the partner's shop: the till asks, the payer approves (again at another site now
+    /// and then), and the keeper captures all or part, voids, or leaves it for the checks to capture; a
+    /// third of captures are partly refunded (the refund sent again at another site now and then).
+    /// </summary>
+    private async Task ShopAsync(Payer payer, Random random, bool again, DrillContext context, CancellationToken stop)
+    {
+        var keeper = payer.Partner!;
+        var amount = random.Next(1, 31) * 100L;
+        var chargeRequest = HaetaeClient.NewRequestId();
+        ChargeView? charge = null;
+        await UntilAnsweredAsync(payer, context, stop, async () => charge = await keeper.Client.Pay.ChargeAsync(keeper.ShopId, amount, chargeRequest), () => { });
+        if (charge is not { } asked)
+        {
+            return;
+        }
+
+        var sale = new Sale(asked.Id, payer, keeper, amount);
+        ChargeView? approved = null;
+        Task Approve(HaetaeClient client) => ShortOfMoneyIsAnAnswer(async () => approved = await client.Pay.ApproveAsync(asked.Code));
+        await UntilAnsweredAsync(payer, context, stop, () => Approve(payer.Client), () =>
+        {
+            if (approved is not null)
+            {
+                keeper.Sales[sale.ChargeId] = sale;
+            }
+        });
+        if (approved is null || stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (again)
+        {
+            await UntilAnsweredAsync(payer, context, stop, () => Approve(payer.Elsewhere), () => Compare(sale.ChargeId, approved?.Id));
+        }
+
+        var roll = random.NextDouble();
+        if (roll < 0.2)
+        {
+            await UntilAnsweredAsync(keeper, context, stop, () => keeper.Client.Pay.VoidAsync(sale.ChargeId), () => sale.Settled = true);
+        }
+        else if (roll < 0.85)
+        {
+            var take = random.NextDouble() < 0.5 ? amount : random.Next(1, (int)(amount / 100) + 1) * 100L;
+            await CaptureAsync(keeper, sale, take, context, stop);
+            if (sale.Settled && random.NextDouble() < 0.33)
+            {
+                var back = random.Next(1, (int)(sale.Captured / 100) + 1) * 100L;
+                var refundRequest = HaetaeClient.NewRequestId();
+                await UntilAnsweredAsync(keeper, context, stop, () => keeper.Client.Pay.RefundAsync(sale.ChargeId, back, refundRequest), () => sale.Refunded += back);
+                if (again)
+                {
+                    ChargeView? repeated = null;
+                    await UntilAnsweredAsync(keeper, context, stop, async () => repeated = await keeper.Elsewhere.Pay.RefundAsync(sale.ChargeId, back, refundRequest), () => Compare(sale.ChargeId, repeated?.Id));
+                }
+            }
+        }
+    }
+
+    private Task CaptureAsync(Payer keeper, Sale sale, long amount, DrillContext context, CancellationToken stop)
+    {
+        ChargeView? captured = null;
+        return UntilAnsweredAsync(keeper, context, stop, async () => captured = await keeper.Client.Pay.CaptureAsync(sale.ChargeId, amount), () =>
+        {
+            sale.Captured = captured!.Captured;
+            sale.Settled = true;
+        });
     }
 
     /// <summary>Sent again at another site with the same request id: it must name what the first answer named.</summary>
@@ -219,6 +295,11 @@ internal sealed class PayWorkload : IDrillWorkload
             }
         }
 
+        foreach (var sale in _payers.SelectMany(p => p.Sales.Values).Where(s => !s.Settled).ToList())
+        {
+            await CaptureAsync(sale.Keeper, sale, sale.Amount, context, settling.Token);
+        }
+
         foreach (var payer in _payers)
         {
             foreach (var (id, (topUp, amount)) in payer.Moves)
@@ -240,13 +321,15 @@ internal sealed class PayWorkload : IDrillWorkload
         }
 
         var answered = _payers.SelectMany(p => p.Answered).ToDictionary();
-        long wrongWallets = 0, held = 0, wrongBank = 0;
+        long wrongWallets = 0, held = 0, wrongBank = 0, wrongTills = 0;
+        var sales = _payers.SelectMany(p => p.Sales.Values).ToList();
         var examples = new List<string>();
         foreach (var payer in _payers)
         {
             var sentAway = payer.Sent.Sum(s => answered.TryGetValue(s.Key, out var a) && a.Accepted ? s.Value : 0);
             var received = payer.Answered.Values.Sum(a => a.Accepted ? a.Amount : 0);
-            var expected = payer.ToppedUp - payer.Withdrawn - sentAway + received;
+            var paidAtShops = sales.Where(x => x.Payer == payer).Sum(x => x.Captured - x.Refunded);
+            var expected = payer.ToppedUp - payer.Withdrawn - sentAway + received - paidAtShops;
             var wallet = await payer.Client.Pay.WalletAsync(cancellationToken);
             if (wallet.Balance != expected)
             {
@@ -260,6 +343,16 @@ internal sealed class PayWorkload : IDrillWorkload
             held += wallet.Held != 0 || wallet.Incoming != 0 ? 1 : 0;
             var bank = context.Bank is null ? null : await context.Bank.BalanceAsync(payer.UserId, cancellationToken);
             wrongBank += bank != Haetae.Cluster.BankApp.OpeningBalance - payer.ToppedUp + payer.Withdrawn ? 1 : 0;
+            var till = (await payer.Client.Pay.MerchantsAsync(cancellationToken)).Single();
+            var takings = payer.Sales.Values.Sum(x => x.Captured - x.Refunded);
+            if (till.Balance != takings || till.Approved != 0)
+            {
+                wrongTills++;
+                if (examples.Count < 3)
+                {
+                    examples.Add($"shop {till.Id} holds ₩{till.Balance:N0} (₩{till.Approved:N0} approved, not captured), its keeper's records say ₩{takings:N0}");
+                }
+            }
         }
 
         var audit = await AuditAsync(context, cancellationToken);
@@ -273,6 +366,8 @@ internal sealed class PayWorkload : IDrillWorkload
             new(Service, "every wallet holds exactly what its owner was acknowledged (no payment lost, none applied twice)", _payers.Count, wrongWallets,
                 $"{wrongWallets} of {_payers.Count} wallets differ from their owners' records" + (examples.Count == 0 ? "" : "; e.g. " + string.Join("; ", examples))),
             new(Service, "every bank account moved by exactly the top-ups and withdrawals acknowledged", _payers.Count, wrongBank, $"{wrongBank} of {_payers.Count} bank accounts differ"),
+            new(Service, "every shop's till holds exactly what it captured less what it refunded", _payers.Count, wrongTills,
+                $"{wrongTills} of {_payers.Count} tills differ; {sales.Count} payments approved, {sales.Count(x => x.Captured > 0)} captured, {sales.Count(x => x.Refunded > 0)} partly refunded"),
             new(Service, "every hold resolved: nothing held or on its way once everything was answered", _payers.Count + _payers.Sum(p => (long)p.Moves.Count), held + unsettled,
                 $"{held} wallets with money held, {unsettled} top-ups or withdrawals still pending after {Settling.TotalSeconds:0} s"),
             new(Service, "a write sent again at another site got the first answer", _retries, _retriesDiffering, $"{_retriesDiffering} of {_retries} retries answered differently"),
@@ -356,5 +451,29 @@ internal sealed class PayWorkload : IDrillWorkload
         public ConcurrentDictionary<string, (long Amount, bool Accepted)> Answered { get; } = new();
 
         public ConcurrentQueue<(Func<Task> Call, Action Recorded)> Unfinished { get; } = new();
+
+        public string ShopId { get; set; } = "";
+
+        /// <summary>Payments approved at this person's shop, by charge id.</summary>
+        public ConcurrentDictionary<string, Sale> Sales { get; } = new();
+    }
+
+    /// <summary>A payment at a shop as its keeper recorded it: what was approved, captured and refunded.</summary>
+    private sealed class Sale(string chargeId, Payer payer, Payer keeper, long amount)
+    {
+        public string ChargeId { get; } = chargeId;
+
+        public Payer Payer { get; } = payer;
+
+        public Payer Keeper { get; } = keeper;
+
+        public long Amount { get; } = amount;
+
+        /// <summary>Captured or voided: the hold is settled.</summary>
+        public bool Settled { get; set; }
+
+        public long Captured { get; set; }
+
+        public long Refunded { get; set; }
     }
 }

@@ -19,6 +19,9 @@ const strings = {
     sendMoney: 'Send money', accept: 'Accept', decline: 'Decline', Waiting: 'waiting', Accepted: 'accepted', Returned: 'returned',
     notSent: 'waiting to be sent', topup: 'top-up', withdrawal: 'withdrawal', envelope: 'envelope', accepted: 'accepted',
     returned: 'returned', 'bank-done': 'bank confirmed', 'bank-refused': 'bank refused', closeWallet: 'Close',
+    payShop: 'Pay at a shop (the code the till shows)', lookUp: 'Look up', approve: 'Approve', authorization: 'shop payment',
+    capture: 'captured', void: 'voided', expired: 'expired', refund: 'refund', Open: 'waiting for you', Approved: 'approved',
+    Captured: 'paid', Voided: 'voided', Expired: 'expired',
   },
   ko: {
     wallet: '지갑', balance: '잔액', available: '쓸 수 있는 돈', held: '묶인 돈', incoming: '들어올 돈',
@@ -26,6 +29,9 @@ const strings = {
     sendMoney: '송금', accept: '받기', decline: '거절', Waiting: '대기 중', Accepted: '받음', Returned: '돌려보냄',
     notSent: '전송 대기', topup: '충전', withdrawal: '출금', envelope: '송금 봉투', accepted: '받음',
     returned: '돌려받음', 'bank-done': '은행 확인', 'bank-refused': '은행 거절', closeWallet: '닫기',
+    payShop: '가게에서 결제 (계산대의 코드)', lookUp: '조회', approve: '승인', authorization: '가게 결제',
+    capture: '결제됨', void: '취소됨', expired: '만료됨', refund: '환불', Open: '승인 대기', Approved: '승인됨',
+    Captured: '결제됨', Voided: '취소됨', Expired: '만료됨',
   },
 };
 
@@ -108,6 +114,27 @@ export function pay(ctx) {
       .catch(() => {})
       .finally(() => asking.delete(id));
   }
+
+  /** @type {string | null} the code looked up, waiting for approval */
+  let code = null;
+  /** @param {{ merchantName: string, amount: number, state: string }} charge */
+  function showCharge(charge) {
+    byId('shop-payment').hidden = false;
+    byId('shop-payment-what').textContent = `${charge.merchantName} · ${won(charge.amount)} · ${t(charge.state)}`;
+    byId('approve-payment').hidden = charge.state !== 'Open';
+  }
+  byId('shop-code-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    attempt(async () => {
+      code = input('shop-code').value.trim();
+      showCharge(await ctx.api('GET', `/api/pay/codes/${encodeURIComponent(code)}`));
+    });
+  });
+  byId('approve-payment').addEventListener('click', () => attempt(async () => {
+    if (!code) return;
+    showCharge(await ctx.api('POST', `/api/pay/codes/${encodeURIComponent(code)}/approve`));
+    await renderWallet();
+  }));
 
   ctx.router.add(/^#\/wallet$/, async () => {
     section.hidden = false;
