@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Text.Json;
-using Haetae.Contracts;
 using Haetae.Pay;
-using Haetae.Platform.Store;
 using Haetae.Testing;
 
 namespace Haetae.Bench;
@@ -33,19 +28,10 @@ internal static class LedgerBench
             await ledgers[0].ExecuteAsync(new Transfer($"top{w}-{run}", $"bank-{run}", $"payer{w}-{run}", 1_000_000, TransferKind.Posted, "top-up", DateTimeOffset.UtcNow), default);
         }
 
-        var raw = await PhaseAsync(workers, perWorker, async (w, n) =>
-        {
-            // The raw phase writes subjects of its own, expecting what its own previous batch left.
-            var (debit, credit) = (RawState.Of(w, "d"), RawState.Of(w, "c"));
-            var ack = await AtomicBatch.PublishAsync(sites.Connections[w % 3], [
-                new BatchMessage($"pay.xfer.raw{w}-{n}-{run}", Payload, 0),
-                new BatchMessage($"pay.acct.raw{w}d-{run}", Payload, debit.Last),
-                new BatchMessage($"pay.acct.raw{w}c-{run}", Payload, credit.Last)], default);
-            (debit.Last, credit.Last) = (ack.Sequence - 1, ack.Sequence);
-        });
-        var spread = await PhaseAsync(workers, perWorker, (w, n) => ledgers[w % 3].ExecuteAsync(
+        var raw = await Measure.RawTransfersAsync(sites, workers, perWorker);
+        var spread = await Measure.PhaseAsync(workers, perWorker, (w, n) => ledgers[w % 3].ExecuteAsync(
             new Transfer($"t{w}-{n}-{run}", $"payer{w}-{run}", $"payee{w}-{run}", 1, TransferKind.Posted, "payment", DateTimeOffset.UtcNow), default));
-        var hot = await PhaseAsync(workers, perWorker, (w, n) => ledgers[w % 3].ExecuteAsync(
+        var hot = await Measure.PhaseAsync(workers, perWorker, (w, n) => ledgers[w % 3].ExecuteAsync(
             new Transfer($"h{w}-{n}-{run}", $"payer{w}-{run}", $"hot-{run}", 1, TransferKind.Posted, "payment", DateTimeOffset.UtcNow), default));
 
         var messages = new List<LedgerMessage>();
@@ -60,38 +46,5 @@ internal static class LedgerBench
         await output.WriteLineAsync($"  ledger, accounts of their own     {spread}");
         await output.WriteLineAsync($"  ledger, all paying one merchant   {hot}");
         await output.WriteLineAsync($"  ledger / raw {spread.Rate / raw.Rate:0.00}; hot / spread {hot.Rate / spread.Rate:0.00}; audit: {(audit.Sound ? "sound" : string.Join("; ", audit.Violations))}, {audit.Transfers} transfers");
-    }
-
-    private static readonly byte[] Payload = JsonSerializer.SerializeToUtf8Bytes(new { padding = new string('x', 160) }, HaetaeJson.Options);
-
-    private sealed class RawState
-    {
-        private static readonly ConcurrentDictionary<string, RawState> All = new();
-
-        public ulong Last { get; set; }
-
-        public static RawState Of(int worker, string side) => All.GetOrAdd($"{worker}{side}", _ => new RawState());
-    }
-
-    private sealed record Phase(double Rate, double P50, double P99)
-    {
-        public override string ToString() => $"{Rate,8:N0}/s   p50 {P50,6:0.0} ms   p99 {P99,6:0.0} ms";
-    }
-
-    private static async Task<Phase> PhaseAsync(int workers, int perWorker, Func<int, int, Task> write)
-    {
-        var latencies = new ConcurrentBag<double>();
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
-        {
-            for (var n = 0; n < perWorker; n++)
-            {
-                var start = clock.Elapsed.TotalMilliseconds;
-                await write(w, n);
-                latencies.Add(clock.Elapsed.TotalMilliseconds - start);
-            }
-        })));
-        var sorted = latencies.Order().ToArray();
-        return new Phase(sorted.Length / clock.Elapsed.TotalSeconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
     }
 }
