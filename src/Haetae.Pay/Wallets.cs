@@ -277,7 +277,14 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
     /// </summary>
     public async Task ReconcileAsync(PayTask task, CancellationToken cancellationToken)
     {
+        // Decided from the task alone first: most tasks are not due, and a pass reads nothing for them.
         var now = time.GetUtcNow();
+        var due = task.Kind is PayTaskKind.TopUp or PayTaskKind.Withdrawal ? now - task.Created > BankGrace : now >= task.Expires;
+        if (!due)
+        {
+            return;
+        }
+
         var hold = await ledger.TransferAsync(task.HoldId, cancellationToken);
         if (hold is null)
         {
@@ -295,16 +302,14 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
             return;
         }
 
-        switch (task.Kind)
+        if (task.Kind is PayTaskKind.TopUp or PayTaskKind.Withdrawal)
         {
-            case PayTaskKind.TopUp or PayTaskKind.Withdrawal when now - task.Created > BankGrace:
-                await SettleBankMoveAsync(task, cancellationToken);
-                return;
-            case PayTaskKind.Envelope or PayTaskKind.Authorization when now >= task.Expires:
-                await SettleAsync(hold, post: false, task.Kind == PayTaskKind.Envelope ? "returned" : "expired", cancellationToken);
-                await ForgetAsync(task, cancellationToken);
-                return;
+            await SettleBankMoveAsync(task, cancellationToken);
+            return;
         }
+
+        await SettleAsync(hold, post: false, task.Kind == PayTaskKind.Envelope ? "returned" : "expired", cancellationToken);
+        await ForgetAsync(task, cancellationToken);
     }
 
     /// <summary>Writes the task, then the hold; a hold the ledger refuses leaves no task.</summary>
@@ -312,14 +317,19 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
     {
         var tasks = await buckets.GetAsync(TasksBucket);
         // Created once: a retry keeps the first attempt's task (and its clock).
-        await tasks.TryCreateAsync(PayKeys.Task(task.HoldId), task, cancellationToken);
+        var created = await tasks.TryCreateAsync(PayKeys.Task(task.HoldId), task, cancellationToken);
         try
         {
             return await ledger.ExecuteAsync(hold, cancellationToken);
         }
         catch (LedgerRefusal refusal)
         {
-            await ForgetAsync(task, cancellationToken);
+            // Only a task this call wrote: one already there may be another request's, whose hold stands.
+            if (created)
+            {
+                await ForgetAsync(task, cancellationToken);
+            }
+
             throw Problem(refusal);
         }
     }
