@@ -116,6 +116,7 @@ internal sealed class DeviceSession(
                     // A chat started with this person while connected: follow it from its beginning.
                     _cursor.StartAfter(added.ChatId, 0);
                     hub.Follow(added.ChatId, inbox);
+                    await SendAsync(new ChatFrame(added.ChatId));
                     await CatchUpAsync(added.ChatId, await messages.LastSequenceAsync(added.ChatId, cancellationToken), cancellationToken);
                 }
 

@@ -126,12 +126,13 @@ public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>?
 /// <summary>
 /// A frame from the node, one of a closed set, told apart on the wire by its "type" (written first):
 /// {"type":"message","message":{...}}, {"type":"receipt","receipt":{...}}, {"type":"profile","profile":{...}}
-/// or {"type":"live","positions":{...}}.
+/// {"type":"chat","chatId":"..."} or {"type":"live","positions":{...}}.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(MessageFrame), "message")]
 [JsonDerivedType(typeof(ReceiptFrame), "receipt")]
 [JsonDerivedType(typeof(ProfileFrame), "profile")]
+[JsonDerivedType(typeof(ChatFrame), "chat")]
 [JsonDerivedType(typeof(LiveFrame), "live")]
 public abstract record RealtimeFrame;
 
@@ -143,6 +144,9 @@ public sealed record ReceiptFrame(ReceiptEvent Receipt) : RealtimeFrame;
 
 /// <summary>How another user now appears to this device's user (they changed a profile, or moved this user between their profiles).</summary>
 public sealed record ProfileFrame(UserView Profile) : RealtimeFrame;
+
+/// <summary>The device's user is in a new chat, which may have no message yet: the device reads its chats again.</summary>
+public sealed record ChatFrame(string ChatId) : RealtimeFrame;
 
 /// <summary>Caught up: Positions holds the last sequence sent in each chat, for the device to resume from next time.</summary>
 public sealed record LiveFrame(IReadOnlyDictionary<string, long> Positions) : RealtimeFrame;

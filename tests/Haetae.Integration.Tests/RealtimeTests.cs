@@ -150,9 +150,12 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         await bobsPhone.Live.WaitAsync(Phase, ct);
 
         var chat = await alice.Chat.CreateAsync([bobUser.Id], cancellationToken: ct);
+        // Before any message: the phone is told of the chat itself.
+        var told = (ChatFrame)await DeviceFrames.NextAsync(bobsPhone, f => f is ChatFrame, "the new chat, before its first message", ct);
         await alice.Chat.SendTextAsync(chat.Id, "hi, it's me", cancellationToken: ct);
 
         var first = await DeviceFrames.NextMessagesAsync(bobsPhone, 1, "the first message of a chat started while Bob was online", ct);
+        Assert.Equal(chat.Id, told.ChatId);
         Assert.Equal((chat.Id, 1L, "hi, it's me"), (first[0].ChatId, first[0].Sequence, first[0].Text));
     }
 

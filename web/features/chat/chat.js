@@ -342,6 +342,8 @@ export function chat(ctx, friends, wallet) {
     renderChats();
     if (message.chatId === open) { renderMessages(); markRead(message.chatId); }
   });
+  // A chat started with this person, maybe without a message yet.
+  ctx.realtime.on('chat', () => loadChats().catch(() => {}));
   ctx.realtime.on('receipt', (/** @type {{ receipt: { chatId: string, userId: string } & Receipt }} */ { receipt }) => {
     const seen = receipts.get(receipt.chatId) ?? new Map();
     seen.set(receipt.userId, { delivered: receipt.delivered, read: receipt.read });
