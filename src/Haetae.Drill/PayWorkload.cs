@@ -30,6 +30,7 @@ internal sealed class PayWorkload : IDrillWorkload
     private long _retries;
     private long _retriesDiffering;
     private long _shortOfMoney;
+    private readonly ConcurrentQueue<string> _refusals = new();
 
     public string Service => Name;
 
@@ -259,7 +260,19 @@ internal sealed class PayWorkload : IDrillWorkload
         var outcome = Outcome.Unavailable;
         while (outcome == Outcome.Unavailable && !stop.IsCancellationRequested)
         {
-            outcome = await _calls.CallAsync(context.Timeline, call);
+            outcome = await _calls.CallAsync(context.Timeline, async () =>
+            {
+                try
+                {
+                    await call();
+                }
+                catch (HaetaeApiException e)
+                {
+                    // What was refused, for the report: a valid request refused is a broken promise.
+                    _refusals.Enqueue($"{e.Message} (at {context.Timeline.Now.TotalSeconds:0.0} s)");
+                    throw;
+                }
+            });
         }
 
         if (outcome == Outcome.Done)
@@ -340,7 +353,15 @@ internal sealed class PayWorkload : IDrillWorkload
                 }
             }
 
-            held += wallet.Held != 0 || wallet.Incoming != 0 ? 1 : 0;
+            if (wallet.Held != 0 || wallet.Incoming != 0)
+            {
+                held++;
+                if (examples.Count < 3)
+                {
+                    examples.Add($"{payer.UserId} has ₩{wallet.Held:N0} held and ₩{wallet.Incoming:N0} incoming");
+                }
+            }
+
             var bank = context.Bank is null ? null : await context.Bank.BalanceAsync(payer.UserId, cancellationToken);
             wrongBank += bank != Haetae.Cluster.BankApp.OpeningBalance - payer.ToppedUp + payer.Withdrawn ? 1 : 0;
             var till = (await payer.Client.Pay.MerchantsAsync(cancellationToken)).Single();
@@ -369,9 +390,9 @@ internal sealed class PayWorkload : IDrillWorkload
             new(Service, "every shop's till holds exactly what it captured less what it refunded", _payers.Count, wrongTills,
                 $"{wrongTills} of {_payers.Count} tills differ; {sales.Count} payments approved, {sales.Count(x => x.Captured > 0)} captured, {sales.Count(x => x.Refunded > 0)} partly refunded"),
             new(Service, "every hold resolved: nothing held or on its way once everything was answered", _payers.Count + _payers.Sum(p => (long)p.Moves.Count), held + unsettled,
-                $"{held} wallets with money held, {unsettled} top-ups or withdrawals still pending after {Settling.TotalSeconds:0} s"),
+                $"{held} wallets with money held, {unsettled} top-ups or withdrawals still pending after {Settling.TotalSeconds:0} s" + (examples.Count == 0 ? "" : "; e.g. " + string.Join("; ", examples))),
             new(Service, "a write sent again at another site got the first answer", _retries, _retriesDiffering, $"{_retriesDiffering} of {_retries} retries answered differently"),
-            new(Service, "no valid pay request refused", writes + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} refused with a 4xx; {_shortOfMoney} payments rightly refused for want of money"),
+            new(Service, "no valid pay request refused", writes + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} refused with a 4xx; {_shortOfMoney} payments refused for want of money" + (_refusals.IsEmpty ? "" : "; e.g. " + string.Join("; ", _refusals.Take(3)))),
         ];
         checks.AddRange(AckPauses.Checks(Service, Pauses, context));
         return checks;

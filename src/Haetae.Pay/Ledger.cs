@@ -64,14 +64,14 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
     /// <summary>The transfer with this id, if it was ever written.</summary>
     public async Task<Transfer?> TransferAsync(string transferId, CancellationToken cancellationToken)
     {
-        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, TransferSubject(transferId), cancellationToken), cancellationToken);
+        var stored = await NewestAsync(TransferSubject(transferId), cancellationToken);
         return stored is null ? null : JsonSerializer.Deserialize<Transfer>(stored.Data.Span, HaetaeJson.Options);
     }
 
     /// <summary>The post or void that settled the hold <paramref name="pendingId"/>; null while it is held.</summary>
     public async Task<Transfer?> ResolutionAsync(string pendingId, CancellationToken cancellationToken)
     {
-        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(pendingId), cancellationToken), cancellationToken);
+        var stored = await NewestAsync(ResolutionSubject(pendingId), cancellationToken);
         return stored is null ? null : await TransferAsync(JsonSerializer.Deserialize<string>(stored.Data.Span, HaetaeJson.Options)!, cancellationToken);
     }
 
@@ -166,7 +166,7 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
     /// <summary>The hold a post or void names (null if there is none), and whether it is settled already.</summary>
     private async Task<(Transfer? Hold, bool Settled)> HoldAsync(string holdId, CancellationToken cancellationToken)
     {
-        var (hold, resolution) = (TransferAsync(holdId, cancellationToken), StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, ResolutionSubject(holdId), cancellationToken), cancellationToken));
+        var (hold, resolution) = (TransferAsync(holdId, cancellationToken), NewestAsync(ResolutionSubject(holdId), cancellationToken));
         return (await hold, await resolution is not null);
     }
 
@@ -246,9 +246,18 @@ public sealed class Ledger(INatsConnection connection, TimeProvider time)
 
     private async Task<(AccountEntry Entry, ulong Sequence)?> ReadAccountAsync(string accountId, CancellationToken cancellationToken)
     {
-        var stored = await StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, AccountSubject(accountId), cancellationToken), cancellationToken);
+        var stored = await NewestAsync(AccountSubject(accountId), cancellationToken);
         return stored is null ? null : (JsonSerializer.Deserialize<AccountEntry>(stored.Data.Span, HaetaeJson.Options)!, stored.Sequence);
     }
+
+    /// <summary>
+    /// The newest message of <paramref name="subject"/> as the stream's leader has it, waiting through an
+    /// election (then a 503). Never a replica's: the ledger refuses transfers on what it reads (not enough
+    /// money, no such hold), and a replica that trails, cut off or between leaders, would make it refuse a
+    /// valid one, or tell a retry that a transfer written a moment before is not there (seen in a partition drill).
+    /// </summary>
+    private Task<StoredEntry?> NewestAsync(string subject, CancellationToken cancellationToken) =>
+        StoreRetry.ThroughElectionAsync(() => DirectReads.GetLastFromLeaderAsync(connection, StreamName, subject, cancellationToken, replicaWhenNoLeader: false), cancellationToken);
 
     private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, HaetaeJson.Options);
 }

@@ -80,7 +80,7 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
         var record = new MerchantRecord(id, name, user, time.GetUtcNow());
         if (!await store.TryCreateAsync(MerchantKeys.Merchant(id), record, cancellationToken))
         {
-            record = (await store.TryGetAsync(MerchantKeys.Merchant(id), cancellationToken))!.Value;
+            record = (await NewestAsync(store, MerchantKeys.Merchant(id), cancellationToken))!.Value;
         }
 
         await Task.WhenAll(
@@ -92,8 +92,8 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
     public async Task<IReadOnlyList<MerchantView>> MineAsync(string user, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(Bucket);
-        var ids = (await store.TryGetAsync(MerchantKeys.Owner(user), cancellationToken))?.Value.Ids ?? [];
-        var records = await Task.WhenAll(ids.Select(id => store.TryGetAsync(MerchantKeys.Merchant(id), cancellationToken)));
+        var ids = (await NewestAsync(store, MerchantKeys.Owner(user), cancellationToken))?.Value.Ids ?? [];
+        var records = await Task.WhenAll(ids.Select(id => NewestAsync(store, MerchantKeys.Merchant(id), cancellationToken)));
         return await Task.WhenAll(records.OfType<Versioned<MerchantRecord>>().Select(r => ViewAsync(r.Value, cancellationToken)));
     }
 
@@ -108,7 +108,7 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
 
         var store = await buckets.GetAsync(Bucket);
         var id = RequestIds.Derive("ch", 20, merchant.Id, requestId);
-        if (await store.TryGetAsync(MerchantKeys.Charge(id), cancellationToken) is { Value: var earlier })
+        if (await NewestAsync(store, MerchantKeys.Charge(id), cancellationToken) is { Value: var earlier })
         {
             return await ChargeViewAsync(earlier, merchant, cancellationToken);
         }
@@ -125,7 +125,7 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
         var charge = new ChargeRecord(id, merchant.Id, request.Amount, code, now, now + CodeLifetime);
         if (!await store.TryCreateAsync(MerchantKeys.Charge(id), charge, cancellationToken))
         {
-            charge = (await store.TryGetAsync(MerchantKeys.Charge(id), cancellationToken))!.Value;
+            charge = (await NewestAsync(store, MerchantKeys.Charge(id), cancellationToken))!.Value;
         }
 
         return await ChargeViewAsync(charge, merchant, cancellationToken);
@@ -139,8 +139,8 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
         }
 
         // A code is free again once its charge's code has expired.
-        var holder = await store.TryGetAsync(MerchantKeys.Code(code), cancellationToken);
-        var held = holder is null ? null : await store.TryGetAsync(MerchantKeys.Charge(holder.Value), cancellationToken);
+        var holder = await NewestAsync(store, MerchantKeys.Code(code), cancellationToken);
+        var held = holder is null ? null : await NewestAsync(store, MerchantKeys.Charge(holder.Value), cancellationToken);
         return holder is not null && held is { Value.CodeExpires: var expires } && expires < time.GetUtcNow()
             && await store.ReplaceAsync(MerchantKeys.Code(code), chargeId, holder.Revision, cancellationToken) is not null;
     }
@@ -291,24 +291,29 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
     private async Task<(ChargeRecord, MerchantRecord)> RequireChargeAsync(string chargeId, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(Bucket);
-        var charge = RequestIds.IsValid(chargeId) ? (await store.TryGetAsync(MerchantKeys.Charge(chargeId), cancellationToken))?.Value : null;
-        var merchant = charge is null ? null : (await store.TryGetAsync(MerchantKeys.Merchant(charge.MerchantId), cancellationToken))?.Value;
+        var charge = RequestIds.IsValid(chargeId) ? (await NewestAsync(store, MerchantKeys.Charge(chargeId), cancellationToken))?.Value : null;
+        var merchant = charge is null ? null : (await NewestAsync(store, MerchantKeys.Merchant(charge.MerchantId), cancellationToken))?.Value;
         return charge is null || merchant is null ? throw ApiProblem.NotFound($"no payment {chargeId}") : (charge, merchant);
     }
 
     private async Task<(ChargeRecord, MerchantRecord)> RequireByCodeAsync(string code, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(Bucket);
-        var chargeId = code is { Length: 8 } && code.All(char.IsAsciiDigit) ? (await store.TryGetAsync(MerchantKeys.Code(code), cancellationToken))?.Value : null;
+        var chargeId = code is { Length: 8 } && code.All(char.IsAsciiDigit) ? (await NewestAsync(store, MerchantKeys.Code(code), cancellationToken))?.Value : null;
         return chargeId is null ? throw ApiProblem.NotFound("no payment with this code") : await RequireChargeAsync(chargeId, cancellationToken);
     }
 
     private async Task<MerchantRecord> RequireOwnAsync(string user, string merchantId, CancellationToken cancellationToken)
     {
         var store = await buckets.GetAsync(Bucket);
-        var merchant = RequestIds.IsValid(merchantId) ? (await store.TryGetAsync(MerchantKeys.Merchant(merchantId), cancellationToken))?.Value : null;
+        var merchant = RequestIds.IsValid(merchantId) ? (await NewestAsync(store, MerchantKeys.Merchant(merchantId), cancellationToken))?.Value : null;
         return merchant is not null && merchant.OwnerId == user ? merchant : throw ApiProblem.NotFound($"no shop {merchantId} of yours");
     }
+
+    /// <summary>A shop's or a charge's entry as the bucket's leader has it, waiting through an election: a
+    /// trailing replica would answer "no such code" for a charge asked for a moment before at another site.</summary>
+    private static Task<Versioned<T>?> NewestAsync<T>(JsonBucket store, Key<T> key, CancellationToken cancellationToken) =>
+        StoreRetry.ThroughElectionAsync(() => store.GetFromLeaderAsync(key, cancellationToken), cancellationToken);
 
     private async Task<MerchantView> ViewAsync(MerchantRecord merchant, CancellationToken cancellationToken)
     {
