@@ -111,24 +111,24 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
             ? new Transfer(holdId, PayAccounts.Bank, wallet, amount, TransferKind.Pending, "topup", now)
             : new Transfer(holdId, wallet, PayAccounts.Bank, amount, TransferKind.Pending, "withdrawal", now);
         var task = new PayTask(kind, holdId, user, amount, now);
-        await HoldAsync(task, hold, cancellationToken);
-        return await SettleBankMoveAsync(task, cancellationToken);
+        var stored = await HoldAsync(task, hold, cancellationToken);
+        if (await ledger.ResolutionAsync(stored.Id, cancellationToken) is { } settled)
+        {
+            // A retry of a move settled already: its answer, whether or not the bank answers now.
+            await ForgetAsync(task, cancellationToken);
+            return MoveView(stored, settled, null);
+        }
+
+        return await SettleBankMoveAsync(task, stored, cancellationToken);
     }
 
     /// <summary>
     /// Asks the bank to apply the hold (its id is the bank's key, so asking again never moves money twice)
     /// and settles the hold by the answer; while the bank does not answer, the move stays pending and the
-    /// reconciler asks again.
+    /// reconciler asks again. The caller has found the hold not settled yet.
     /// </summary>
-    private async Task<BankMoveView> SettleBankMoveAsync(PayTask task, CancellationToken cancellationToken)
+    private async Task<BankMoveView> SettleBankMoveAsync(PayTask task, Transfer hold, CancellationToken cancellationToken)
     {
-        var hold = await ledger.TransferAsync(task.HoldId, cancellationToken) ?? throw new InvalidOperationException($"hold {task.HoldId} is not in the ledger");
-        if (await ledger.ResolutionAsync(hold.Id, cancellationToken) is { } settled)
-        {
-            await ForgetAsync(task, cancellationToken);
-            return MoveView(hold, settled, null);
-        }
-
         BankAnswer answer;
         try
         {
@@ -218,7 +218,7 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
             throw ApiProblem.Conflict(accept ? "this envelope went back to its sender" : "this envelope was accepted already");
         }
 
-        await ForgetAsync(new PayTask(PayTaskKind.Envelope, id, user, hold.Amount, hold.At), cancellationToken);
+        await ForgetAsync(id, cancellationToken);
         return EnvelopeView(hold, resolution);
     }
 
@@ -304,7 +304,7 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
 
         if (task.Kind is PayTaskKind.TopUp or PayTaskKind.Withdrawal)
         {
-            await SettleBankMoveAsync(task, cancellationToken);
+            await SettleBankMoveAsync(task, hold, cancellationToken);
             return;
         }
 

@@ -5,6 +5,7 @@
 import { byId, el, input, showError } from '../core/dom.js';
 import { prefs } from '../core/prefs.js';
 import { Transport, requestId, sleep } from '../core/transport.js';
+import { won } from '../features/pay/pay.js';
 
 /** @typedef {{ id: string, name: string, balance: number, approved: number }} MerchantView */
 /**
@@ -15,7 +16,6 @@ import { Transport, requestId, sleep } from '../core/transport.js';
 const transport = new Transport({ storageKey: 'haetae.sites', describe: (status, problem) => problem?.detail ?? `HTTP ${status}` });
 transport.token = prefs.get('token', /** @type {{ accessToken: string } | null} */ (null))?.accessToken ?? null;
 const error = byId('pos-error');
-const won = (/** @type {number} */ n) => `₩${n.toLocaleString('ko-KR')}`;
 /** @type {ChargeView | null} */
 let charge = null;
 
