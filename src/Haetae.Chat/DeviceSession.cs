@@ -149,7 +149,10 @@ internal sealed class DeviceSession(
 
             _cursor.StartAfter(message.ChatId, message.Sequence - 1);
             hub.Follow(message.ChatId, inbox);
-            delivery = Delivery.Send;
+            // The feed went on while this waited in the queue: what it handed out before the follow above
+            // reached nobody here, so catch up to the newest sequence (never below what the feed has seen).
+            await CatchUpAsync(message.ChatId, await messages.LastSequenceAsync(message.ChatId, cancellationToken), cancellationToken);
+            delivery = _cursor.Decide(message.ChatId, message.Sequence);
         }
 
         if (delivery == Delivery.Send)
