@@ -9,6 +9,7 @@ import { byId } from './core/dom.js';
 import { account } from './features/account/account.js';
 import { chat } from './features/chat/chat.js';
 import { friends } from './features/friends/friends.js';
+import { notices } from './features/notices/notices.js';
 import { pay } from './features/pay/pay.js';
 import { profiles } from './features/profiles/profiles.js';
 
@@ -40,6 +41,7 @@ const people = friends(ctx);
 const wallet = pay(ctx);
 const chats = chat(ctx, people, wallet);
 profiles(ctx);
+notices(ctx);
 const signIn = account(ctx, async () => {
   await Promise.all([people.load(), chats.load()]);
   if (ctx.token) ctx.realtime.start(ctx.token.accessToken);

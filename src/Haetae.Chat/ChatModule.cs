@@ -19,6 +19,14 @@ public sealed class ChatModule : IHaetaeModule
         new ObjectStoreAsset(Contracts.Assets.MediaStore),
     ];
 
+    public IReadOnlyList<ServiceSurface> Surfaces { get; } =
+    [
+        new("chat", "Chat", "채팅", ["/api/chats", "/api/photos", "/api/realtime", "/api/limits"],
+            [.. Enumerable.Range(0, Contracts.Assets.ChatShards).Select(Contracts.Assets.ChatStream), "KV_" + Contracts.Assets.ChatsBucket, "OBJ_" + Contracts.Assets.MediaStore]),
+        new("profiles", "Profiles and friends", "프로필과 친구", ["/api/profiles", "/api/friends", "/api/blocks", "/api/users"],
+            ["KV_" + Contracts.Assets.SocialBucket, "KV_" + Contracts.Assets.AccountsBucket, "OBJ_" + Contracts.Assets.MediaStore]),
+    ];
+
     public void AddServices(IServiceCollection services, IConfiguration configuration) => services.AddChat();
 
     public void MapEndpoints(IEndpointRouteBuilder app) => app.MapChatApi();

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Haetae.Contracts;
+using Haetae.Platform;
 using Haetae.Platform.Realtime;
 
 namespace Haetae.Chat;
@@ -23,6 +24,9 @@ internal abstract record DeviceEvent
 
     /// <summary>A user whose profile this device's user may now see differently.</summary>
     public sealed record ProfileChanged(string Owner) : DeviceEvent;
+
+    /// <summary>The platform's notices changed (an incident opened, moved on or ended).</summary>
+    public sealed record NoticesChanged : DeviceEvent;
 }
 
 /// <summary>
@@ -34,7 +38,7 @@ internal abstract record DeviceEvent
 /// <remarks>The endpoint registers the device's inbox with the hub before it accepts the socket (so a person
 /// with too many devices gets a 429, not a socket), and removes it when <see cref="RunAsync"/> ends.</remarks>
 internal sealed class DeviceSession(
-    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles)
+    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles, IPlatformNotices notices)
 {
     /// <summary>Devices one person may have connected to one node.</summary>
     public const int MaxPerUser = 10;
@@ -43,6 +47,7 @@ internal sealed class DeviceSession(
 
     private readonly ResumeCursor _cursor = new();
     private readonly Dictionary<string, UserView> _profilesSent = [];
+    private IReadOnlyList<Notice>? _noticesSent;
 
     public async Task RunAsync()
     {
@@ -73,9 +78,19 @@ internal sealed class DeviceSession(
             }
 
             await SendAsync(new LiveFrame(new Dictionary<string, long>(_cursor.Positions)));
-            await foreach (var e in inbox.ReadAllAsync(socket.Closing))
+            // Outages are told over the same connection: what stands now, then every change.
+            notices.Changed += OnNoticesChanged;
+            try
             {
-                await HandleAsync(e, socket.Closing);
+                await SendNoticesAsync();
+                await foreach (var e in inbox.ReadAllAsync(socket.Closing))
+                {
+                    await HandleAsync(e, socket.Closing);
+                }
+            }
+            finally
+            {
+                notices.Changed -= OnNoticesChanged;
             }
 
             await receiving;
@@ -88,6 +103,20 @@ internal sealed class DeviceSession(
         {
             await socket.CloseAsync();
         }
+    }
+
+    private void OnNoticesChanged() => inbox.Offer(new DeviceEvent.NoticesChanged());
+
+    /// <summary>Every notice now, whenever they differ from what this device was last sent (an empty list clears its banner).</summary>
+    private async Task SendNoticesAsync()
+    {
+        var current = notices.Current;
+        if (_noticesSent is null ? current.Count > 0 : !_noticesSent.SequenceEqual(current))
+        {
+            await SendAsync(new NoticeFrame(current));
+        }
+
+        _noticesSent = current;
     }
 
     private async Task ReadUntilClosedAsync()
@@ -108,6 +137,10 @@ internal sealed class DeviceSession(
                     _profilesSent[owner] = view;
                 }
 
+                return;
+
+            case DeviceEvent.NoticesChanged:
+                await SendNoticesAsync();
                 return;
 
             case DeviceEvent.Joined { Added: var added }:

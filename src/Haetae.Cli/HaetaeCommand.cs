@@ -98,6 +98,7 @@ internal static class HaetaeCommand
 
         var root = new RootCommand("Haetae: a messaging platform that survives a data center fire") { home, up, status, evacuate, fire, rebuild, drill };
         root.Add(PayCommand.Create(home, output, error, stopping));
+        root.Add(IncidentsCommand.Create(home, output, error, stopping));
         foreach (var command in ClientsCommand.Create(home, output, error, stopping))
         {
             root.Add(command);

@@ -126,7 +126,7 @@ public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>?
 /// <summary>
 /// A frame from the node, one of a closed set, told apart on the wire by its "type" (written first):
 /// {"type":"message","message":{...}}, {"type":"receipt","receipt":{...}}, {"type":"profile","profile":{...}}
-/// {"type":"chat","chatId":"..."} or {"type":"live","positions":{...}}.
+/// {"type":"chat","chatId":"..."}, {"type":"live","positions":{...}} or {"type":"notice","notices":[...]}.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(MessageFrame), "message")]
@@ -134,6 +134,7 @@ public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>?
 [JsonDerivedType(typeof(ProfileFrame), "profile")]
 [JsonDerivedType(typeof(ChatFrame), "chat")]
 [JsonDerivedType(typeof(LiveFrame), "live")]
+[JsonDerivedType(typeof(NoticeFrame), "notice")]
 public abstract record RealtimeFrame;
 
 /// <summary>A message of one of the device's chats, each sequence once and in order.</summary>
@@ -150,6 +151,12 @@ public sealed record ChatFrame(string ChatId) : RealtimeFrame;
 
 /// <summary>Caught up: Positions holds the last sequence sent in each chat, for the device to resume from next time.</summary>
 public sealed record LiveFrame(IReadOnlyDictionary<string, long> Positions) : RealtimeFrame;
+
+/// <summary>
+/// The platform's notices now (open incidents, their resolution, how to claim damages), all of them each
+/// time: sent when the device goes live and whenever they change; an empty list clears the banner.
+/// </summary>
+public sealed record NoticeFrame(IReadOnlyList<Notice> Notices) : RealtimeFrame;
 
 /// <summary>A member's cursors moved.</summary>
 public sealed record ReceiptEvent(string ChatId, string UserId, long Delivered, long Read);

@@ -26,7 +26,7 @@ internal sealed class ChatWorkload : IDrillWorkload
         for (var i = 0; i < context.Options.People; i++)
         {
             var (client, userId, _) = await DrillPeople.SignUpAsync(sites, i, "person", $"사람 {i}", cancellationToken);
-            _people.Add(new Person(i, userId, client));
+            _people.Add(new Person(i, userId, client, context.Notices));
         }
 
         for (var i = 0; i < _people.Count; i++)
@@ -251,7 +251,7 @@ internal sealed class ChatWorkload : IDrillWorkload
 
     private sealed record Ack(string ChatId, long Sequence, string RequestId, TimeSpan SentAt, TimeSpan AckedAt, Uri Site);
 
-    private sealed class Person(int index, string userId, HaetaeClient client)
+    private sealed class Person(int index, string userId, HaetaeClient client, ConcurrentQueue<SeenNotice> notices)
     {
         private readonly ConcurrentDictionary<string, List<(long Sequence, string RequestId)>> _received = new();
         private Task? _reading;
@@ -274,6 +274,14 @@ internal sealed class ChatWorkload : IDrillWorkload
             {
                 await foreach (var frame in device.Frames.ReadAllAsync())
                 {
+                    if (frame is NoticeFrame { Notices: var told })
+                    {
+                        foreach (var notice in told)
+                        {
+                            notices.Enqueue(new SeenNotice(UserId, notice.IncidentId, notice.Kind, DateTimeOffset.UtcNow));
+                        }
+                    }
+
                     if (frame is MessageFrame { Message: var m })
                     {
                         var list = _received.GetOrAdd(m.ChatId, _ => []);

@@ -19,6 +19,11 @@ public static class DrillReportWriter
             text.AppendLine(CultureInfo.InvariantCulture, $"  {cut.Site}: cut off from {cut.From.TotalSeconds:0} s to {cut.To.TotalSeconds:0} s, full redundancy again at {cut.Converged.TotalSeconds:0} s");
         }
 
+        foreach (var incident in report.Incidents ?? [])
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  incident {incident.Id} ({incident.Cause}): {incident.StartAt:0.0} s to {(incident.EndAt is { } end ? $"{end:0.0} s" : "open")}, {incident.PeopleAffected} people affected: {incident.Link}");
+        }
+
         foreach (var power in report.PowerCuts)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {string.Join(", ", power.Sites)}: power cut at {power.CutAt:0} s, back at {power.OnAt:0} s, ready at {power.ReadyAt:0} s, full redundancy at {power.ConvergedAt:0} s");
@@ -78,6 +83,7 @@ public static class DrillReportWriter
             longestHealPauseSecondsPerShard = report.LongestHealPauseSecondsPerShard,
             perSecond = report.PerSecond.ToDictionary(s => s.Key, s => s.Value.Select(v => new { ok = v.Ok, errors = v.Errors })),
             marks = report.Marks.Select(m => new { at = m.At, what = m.What }),
+            incidents = report.Incidents ?? [],
         };
         await File.WriteAllTextAsync(json, JsonSerializer.Serialize(document, HaetaeJson.Readable), cancellationToken);
         await File.WriteAllTextAsync(html, Html(report), cancellationToken);
@@ -125,6 +131,8 @@ public static class DrillReportWriter
 
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{pad}\" y=\"{height - 10}\" font-size=\"11\">0 s</text><text x=\"{width - pad - 30}\" y=\"{height - 10}\" font-size=\"11\">{seconds} s</text><text x=\"2\" y=\"{pad + 4}\" font-size=\"11\">{peak}/s</text></svg>");
 
+        var links = string.Join("", (report.Incidents ?? []).Select(i =>
+            $"<li><a href=\"{WebUtility.HtmlEncode(i.Link)}\">{WebUtility.HtmlEncode(i.Id)}</a>: {WebUtility.HtmlEncode(i.Title)} ({i.PeopleAffected} people affected)</li>"));
         var rows = string.Join("", report.Checks.Select(c =>
             $"<tr class=\"{(c.Kept ? "kept" : "broken")}\"><td>{(c.Kept ? "kept" : "BROKEN")}</td><td>{WebUtility.HtmlEncode(c.Service)}</td><td>{WebUtility.HtmlEncode(c.Promise)}</td><td>{c.Checked}</td><td>{c.Violations}</td><td>{WebUtility.HtmlEncode(c.Detail)}</td></tr>"));
         return $$"""
@@ -138,6 +146,7 @@ public static class DrillReportWriter
             <p>{{WebUtility.HtmlEncode(Summary(report).Split('\n')[0])}}</p>
             <p class="legend"><span style="color:#1565c0">&#9644; successes per second</span><span style="color:#c62828">&#9644; errors per second</span><span style="background:#fdd">&nbsp;site down until full redundancy&nbsp;</span></p>
             {{svg}}
+            <h2>Incidents the platform recorded</h2><ul>{{links}}</ul>
             <table><thead><tr><th>result</th><th>service</th><th>promise</th><th>checked</th><th>broken</th><th>detail</th></tr></thead><tbody>{{rows}}</tbody></table>
             <pre>{{WebUtility.HtmlEncode(Summary(report))}}</pre>
             </body></html>

@@ -36,7 +36,8 @@ public sealed record DrillReport(
     IReadOnlyDictionary<string, IReadOnlyList<(int Ok, int Errors)>> PerSecond,
     IReadOnlyList<(double At, string What)> Marks,
     double Seconds,
-    IReadOnlyList<DrillServer> Servers)
+    IReadOnlyList<DrillServer> Servers,
+    IReadOnlyList<DrillIncident>? Incidents = null)
 {
     public bool AllKept => Checks.All(c => c.Kept);
 }
@@ -107,6 +108,8 @@ public static class DrillRunner
             var powerCuts = new List<PowerCutRound>();
             var alarms = new List<(string Site, TimeSpan At, TimeSpan Took)>();
             var checks = new List<PromiseCheck>();
+            var disasters = new List<Disaster>();
+            IReadOnlyList<DrillIncident> incidents = [];
             var phase = "setting up people";
             using var stop = new CancellationTokenSource();
             var running = new List<Task>();
@@ -142,6 +145,7 @@ public static class DrillRunner
                     var healing = Stopwatch.StartNew();
                     await platform.WaitUntilFullyReplicatedAsync(TimeSpan.FromMinutes(2), cancellationToken);
                     context.Cuts.Add(new Cut(site, platform.Spec.Site(site).NodeUri, cutAt, healedAt, timeline.Now));
+                    disasters.Add(new Disaster($"partition of {site}", $"site.{site}", cutAt, cutAt, timeline.Now));
                     timeline.Mark($"converged: {site}");
                     log($"converged after {healing.Elapsed.TotalSeconds:0.0} s");
                     phase = "load after the heal";
@@ -186,6 +190,9 @@ public static class DrillRunner
                     timeline.Mark($"converged: {what}");
                     log($"ready {(readyAt - onAt).TotalSeconds:0.0} s after the power came back; full redundancy after {(convergedAt - onAt).TotalSeconds:0.0} s");
                     powerCuts.Add(new PowerCutRound(sites, cutAt.TotalSeconds, onAt.TotalSeconds, readyAt.TotalSeconds, convergedAt.TotalSeconds, undone));
+                    disasters.Add(options.Blackout
+                        ? new Disaster("blackout", "platform", cutAt, readyAt, convergedAt)
+                        : new Disaster($"power cut of {what}", $"site.{what}", cutAt, cutAt, convergedAt));
                     phase = "load after the power came back";
                     await Task.Delay(options.After, cancellationToken);
                 }
@@ -227,6 +234,7 @@ public static class DrillRunner
                     log($"rebuilding {site}...");
                     var took = await platform.RebuildAsync(site, cancellationToken);
                     timeline.Mark($"full redundancy: {site}");
+                    disasters.Add(new Disaster($"fire at {site}", $"site.{site}", TimeSpan.FromSeconds(fireAt), TimeSpan.FromSeconds(fireAt), timeline.Now));
                     log($"{site} rebuilt: three caught-up replicas after {took.TotalSeconds:0.0} s");
                     rounds.Add(new FireRound(site, fireAt, rebuildAt, took.TotalSeconds));
                     phase = "load after the rebuild";
@@ -245,6 +253,13 @@ public static class DrillRunner
                     await WithinAsync(phase, CheckTimeout, checking, cancellationToken);
                     checks.AddRange(await checking);
                 }
+
+                // The platform's own record of what the drill did to it.
+                phase = "checking the incident record";
+                var recorded = IncidentRecordCheck.CheckAsync(context, disasters, checks, cancellationToken);
+                await WithinAsync(phase, CheckTimeout, recorded, cancellationToken);
+                (var recordChecks, incidents) = await recorded;
+                checks.AddRange(recordChecks);
 
                 if (power)
                 {
@@ -265,7 +280,7 @@ public static class DrillRunner
                         string.Join("; ", rounds.Select(r => $"{r.Site} in {r.RebuildSeconds:0.0} s"))));
                 }
 
-                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, powerCuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers));
+                return KeepLogsIfBroken(new DrillReport(options, checks, rounds, context.Cuts, powerCuts, pauses, healPauses, timeline.PerSecond(), timeline.Marks, clock.Elapsed.TotalSeconds, servers, incidents));
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {

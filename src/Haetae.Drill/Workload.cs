@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Haetae.Contracts;
 
 namespace Haetae.Drill;
 
@@ -40,7 +41,13 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
 
     /// <summary>Fire alarms that gave warning before their fire (filled in as each rebuild begins).</summary>
     public List<Alarm> Alarms { get; } = [];
+
+    /// <summary>Every notice the drill's devices were told of over their realtime connections.</summary>
+    public ConcurrentQueue<SeenNotice> Notices { get; } = new();
 }
+
+/// <summary>A notice as a drill device received it.</summary>
+public sealed record SeenNotice(string UserId, string IncidentId, NoticeKind Kind, DateTimeOffset At);
 
 /// <summary>The drill's synthetic people: signed up and signed in through the client, each starting at its own site.</summary>
 internal static class DrillPeople
@@ -147,6 +154,11 @@ public sealed record WritePauses(IReadOnlyDictionary<string, double> Longest, IR
 public sealed class DrillTimeline
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    /// <summary>The wall-clock time of the timeline's zero (the platform's records are in wall-clock time).</summary>
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    public DateTimeOffset WallClock(TimeSpan at) => StartedAt + at;
     private readonly ConcurrentDictionary<(string Service, int Second), (int Ok, int Errors)> _counts = new();
     private readonly ConcurrentQueue<(double At, string What)> _marks = new();
 

@@ -19,6 +19,13 @@ public sealed class LoginModule : IHaetaeModule
         new KvAsset(Contracts.Assets.LoginTokensBucket, History: 1, MaxAge: Contracts.Assets.LoginTokenRetention),
     ];
 
+    /// <summary>Signing in, here and at the apps that rely on Haetae's login (the kit's accounts and sessions are part of it).</summary>
+    public IReadOnlyList<ServiceSurface> Surfaces { get; } =
+    [
+        new("login", "Login", "로그인", ["/connect", "/login", "/api/accounts", "/api/sessions", "/api/me"],
+            [.. new[] { Contracts.Assets.LoginClientsBucket, Contracts.Assets.LoginGrantsBucket, Contracts.Assets.LoginTokensBucket, Contracts.Assets.AccountsBucket, Contracts.Assets.SigningKeysBucket, Contracts.Assets.SessionsBucket }.Select(b => "KV_" + b)]),
+    ];
+
     public void AddServices(IServiceCollection services, IConfiguration configuration) => services.AddLogin(configuration);
 
     public void MapEndpoints(IEndpointRouteBuilder app) => app.MapLogin();

@@ -4,6 +4,7 @@ using Haetae.Operations;
 using Haetae.Pay;
 using Haetae.Platform;
 using Haetae.Platform.Identity;
+using Haetae.Status;
 
 namespace Haetae.Modules;
 
@@ -13,8 +14,11 @@ namespace Haetae.Modules;
 /// </summary>
 public static class PlatformModules
 {
-    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule()];
+    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule(), new StatusModule()];
 
     /// <summary>Every module's streams, buckets and object stores: what every node provisions.</summary>
     public static AssetCatalog Catalog { get; } = AssetCatalog.Of(All);
+
+    /// <summary>The services people use, as the status page shows them at every site.</summary>
+    public static ServiceSurfaces Surfaces { get; } = new(All.SelectMany(m => m.Surfaces));
 }

@@ -1,6 +1,7 @@
 using Haetae.Modules;
 using Haetae.Node;
 using Haetae.Platform.Hosting;
+using Haetae.Platform.Monitoring;
 using Haetae.Platform.Store;
 
 // The node's own folder, not the caller's working directory, holds its appsettings.json.
@@ -19,8 +20,13 @@ builder.AddHaetaeDefaults();
 builder.Services.AddSingleton(node);
 builder.Services.AddHaetaeStore(nats);
 builder.Services.AddSingleton(PlatformModules.Catalog);
+builder.Services.AddSingleton(PlatformModules.Surfaces);
 builder.Services.AddSingleton<SiteQuorum>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<SiteQuorum>());
+builder.Services.AddSingleton<ISiteFence>(sp => sp.GetRequiredService<SiteQuorum>());
+// The node's reading of every site, once a second, for the console and the status page.
+builder.Services.AddSingleton<PlatformWatch>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<PlatformWatch>());
 // The web app, loaded from one site, calls the others when its site is gone: they allow its origin.
 builder.Services.AddCors(o => o.AddDefaultPolicy(p => p
     .WithOrigins([.. node.Sites.Select(s => s.NodeUri.GetLeftPart(UriPartial.Authority))])
@@ -35,7 +41,7 @@ builder.Services.AddHealthChecks().AddCheck<SiteQuorum>("site-quorum", tags: [Ho
 
 var app = builder.Build();
 
-app.Use(app.Services.GetRequiredService<RequestCounters>().CountAsync);
+app.Use(app.Services.GetRequiredService<Traffic>().CountAsync);
 app.UseExceptionHandler();
 // A site cut off from the others serves nothing, so that its clients move at once (see SiteQuorum).
 app.Use(app.Services.GetRequiredService<SiteQuorum>().FenceAsync);

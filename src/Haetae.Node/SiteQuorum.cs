@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Haetae.Platform.Hosting;
 using Haetae.Platform.Monitoring;
 using Haetae.Platform.Store;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -31,7 +32,7 @@ namespace Haetae.Node;
 /// that takes no leader with it: the others already hold a quorum and a leader of every stream.
 /// </para>
 /// </summary>
-internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> logger) : BackgroundService, IHealthCheck
+internal sealed partial class SiteQuorum(NatsSettings nats, TimeProvider time, ILogger<SiteQuorum> logger) : BackgroundService, IHealthCheck, ISiteFence
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -47,6 +48,8 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
 
     /// <summary>True while this site's server reaches fewer than a majority of the sites.</summary>
     public bool IsIsolated => _isolated;
+
+    public DateTimeOffset? IsolatedSince { get; private set; }
 
     /// <summary>True once the site is being evacuated (until <see cref="Return"/>).</summary>
     public bool IsEvacuating => _evacuating;
@@ -186,6 +189,7 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
         _isolated = isolated;
         if (isolated)
         {
+            IsolatedSince = time.GetUtcNow();
             logger.LogWarning("This site's server reaches {Sites} of {Total} sites: cut off, refusing requests until the links return.", sites, nats.Urls.Count);
             EndRequestsUnderWay();
         }
@@ -228,7 +232,9 @@ internal sealed partial class SiteQuorum(NatsSettings nats, ILogger<SiteQuorum> 
     /// <summary>The fence: requests to the store are refused while cut off, and those under way end when the cut is found.</summary>
     public async Task FenceAsync(HttpContext http, RequestDelegate next)
     {
-        if (!FencedPaths.Any(prefix => http.Request.Path.StartsWithSegments(prefix)) || http.Request.Path.StartsWithSegments(EvacuationPath))
+        // The status API's reads answer anyway: with the last state this node knew, saying how old it is.
+        if (!FencedPaths.Any(prefix => http.Request.Path.StartsWithSegments(prefix)) || http.Request.Path.StartsWithSegments(EvacuationPath)
+            || (http.Request.Path.StartsWithSegments("/api/status") && HttpMethods.IsGet(http.Request.Method)))
         {
             await next(http);
             return;

@@ -18,7 +18,7 @@ internal static class ConsoleApi
     {
         var api = app.MapGroup("/api").WithTags("console").AddEndpointFilter(HostingDefaults.NoStoreAsync).ProducesStandardProblems();
 
-        api.MapGet("/console", async (NodeOptions node, ConsoleWatch watch, RequestCounters counters, CancellationToken ct) =>
+        api.MapGet("/console", async (NodeOptions node, ConsoleWatch watch, Traffic counters, CancellationToken ct) =>
             TypedResults.Ok(ConsoleViews.Of(node, watch.Latest, watch.LatestAt, await watch.TryReadEventsAsync(ct), counters)));
 
         api.MapPost("/console/sites/{site}/{action}", Accepted (string site, string action, NodeOptions node, ILogger<ConsoleWatch> log) =>

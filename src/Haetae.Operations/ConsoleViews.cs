@@ -29,7 +29,7 @@ internal sealed record ConsoleAsset(string Name, string? Leader, int Replicas, u
 internal static class ConsoleViews
 {
     /// <summary>The console page's view of the latest reading (none yet: every site unknown, nothing replicated).</summary>
-    public static ConsoleView Of(NodeOptions node, ClusterStatus? status, DateTimeOffset at, IReadOnlyList<ConsoleEvent> events, RequestCounters counters) => new(
+    public static ConsoleView Of(NodeOptions node, ClusterStatus? status, DateTimeOffset at, IReadOnlyList<ConsoleEvent> events, Traffic counters) => new(
         node.Site,
         at,
         status?.MetaLeader,

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Haetae.Contracts;
-using Haetae.Platform;
-using Haetae.Platform.Hosting;
 using Haetae.Platform.Monitoring;
 using Haetae.Platform.Store;
 using Microsoft.Extensions.Hosting;
@@ -10,15 +8,13 @@ using Microsoft.Extensions.Logging;
 namespace Haetae.Operations;
 
 /// <summary>
-/// Reads every site's monitoring endpoints every two seconds (the same reading as `haetae status`),
-/// keeps the latest for the console, and records each site lost or back and each loss or return of
-/// full redundancy in the replicated console bucket. Every node records what it sees; a transition
-/// already recorded by another node is not recorded twice.
+/// Takes the node's readings of the platform (<see cref="PlatformWatch"/>), keeps the latest for the
+/// console, and records each site lost or back and each loss or return of full redundancy in the
+/// replicated console bucket. Every node records what it sees; a transition already recorded by another
+/// node is not recorded twice.
 /// </summary>
-internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, AssetCatalog catalog, TimeProvider time, ILogger<ConsoleWatch> logger) : BackgroundService
+internal sealed partial class ConsoleWatch(PlatformWatch watch, Buckets buckets, ILogger<ConsoleWatch> logger) : BackgroundService
 {
-    private static readonly TimeSpan Every = TimeSpan.FromSeconds(2);
-    private readonly MonitoringClient _monitoring = new();
     private readonly ConcurrentDictionary<string, bool> _up = new();
     private bool? _redundant;
     private bool _degradedSeen;
@@ -30,41 +26,29 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, As
     /// <summary>How many events the console keeps.</summary>
     public const int Kept = 200;
 
-    public ClusterStatus? Latest { get; private set; }
+    public ClusterStatus? Latest => watch.Latest?.Status;
 
-    public DateTimeOffset LatestAt { get; private set; }
-
-    public PlatformDescription Platform => new("", 0, [.. node.Sites.Select(s => new SiteDescription(s, SiteState.Running, []))]);
+    public DateTimeOffset LatestAt => watch.Latest?.At ?? default;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (node.Sites.Count == 0)
+        while (!stoppingToken.IsCancellationRequested)
         {
-            return;
-        }
-
-        using var tick = new PeriodicTimer(Every);
-        do
-        {
+            var reading = await watch.NextAsync(stoppingToken);
             try
             {
-                var status = await ClusterStatus.ReadAsync(Platform, _monitoring, catalog, checkNodes: true, stoppingToken);
-                Latest = status;
-                LatestAt = time.GetUtcNow();
-                await RecordTransitionsAsync(status, stoppingToken);
+                await RecordTransitionsAsync(reading.Status, reading.At, stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                LogReadFailed(e.Message);
+                LogRecordFailed(e.Message);
             }
         }
-        while (await tick.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task RecordTransitionsAsync(ClusterStatus status, CancellationToken cancellationToken)
+    private async Task RecordTransitionsAsync(ClusterStatus status, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var found = new List<ConsoleEvent>();
-        var now = time.GetUtcNow();
         foreach (var site in status.Sites)
         {
             var up = site.ServerAnswers;
@@ -109,12 +93,6 @@ internal sealed partial class ConsoleWatch(NodeOptions node, Buckets buckets, As
         }
     }
 
-    public override void Dispose()
-    {
-        _monitoring.Dispose();
-        base.Dispose();
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Reading the platform's monitoring failed: {Reason}")]
-    private partial void LogReadFailed(string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Recording the console's events failed: {Reason}")]
+    private partial void LogRecordFailed(string reason);
 }

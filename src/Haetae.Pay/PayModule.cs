@@ -23,6 +23,12 @@ public sealed class PayModule : IHaetaeModule
     public IReadOnlyList<Asset> Assets { get; } =
         [Ledger.Asset, new KvAsset(Wallets.TasksBucket, History: 1), new KvAsset(Merchants.Bucket, History: 1), KeptResponses.Asset(RequestsBucket)];
 
+    public IReadOnlyList<ServiceSurface> Surfaces { get; } =
+    [
+        new("pay", "Pay", "페이", ["/api/pay", "/admin/pay"],
+            [Ledger.StreamName, .. new[] { Wallets.TasksBucket, Merchants.Bucket, RequestsBucket }.Select(b => "KV_" + b)]),
+    ];
+
     public void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(sp => new Ledger(sp.GetRequiredService<INatsConnection>(), sp.GetRequiredService<TimeProvider>()));
@@ -32,6 +38,7 @@ public sealed class PayModule : IHaetaeModule
         services.AddSingleton<Merchants>();
         services.AddSingleton(sp => new PayRequests(new KeptResponses(sp.GetRequiredService<Buckets>(), RequestsBucket, sp.GetRequiredService<TimeProvider>())));
         services.AddHostedService<PayReconciler>();
+        services.AddSingleton<IAcknowledgedWritesCheck, PayAuditCheck>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder app)

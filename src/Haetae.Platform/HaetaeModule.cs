@@ -19,6 +19,9 @@ public interface IHaetaeModule
     /// <summary>The streams, buckets and object stores this module keeps; every node provisions the union of all modules'.</summary>
     IReadOnlyList<Asset> Assets { get; }
 
+    /// <summary>The services people use that this module serves (the status page shows each at every site); none for the kit's own parts.</summary>
+    IReadOnlyList<ServiceSurface> Surfaces => [];
+
     void AddServices(IServiceCollection services, IConfiguration configuration);
 
     void MapEndpoints(IEndpointRouteBuilder app);

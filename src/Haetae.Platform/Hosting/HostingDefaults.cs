@@ -29,7 +29,9 @@ public static class HostingDefaults
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiProblemHandler>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<RequestCounters>();
+        // A node registers its modules' surfaces (ServiceSurfaces) after this; other processes count no service.
+        services.TryAddSingleton(new ServiceSurfaces([]));
+        services.AddSingleton<Traffic>();
         services.AddHealthChecks();
 
         // As .NET's service defaults do: requests, outgoing calls and the runtime, exported only where a collector is named.
