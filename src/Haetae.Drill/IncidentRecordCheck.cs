@@ -83,10 +83,10 @@ internal static class IncidentRecordCheck
             string.Join("; ", matched.Where(m => m.Incident is not null).Select(m =>
                 $"{m.Disaster.What}: start {Offset(timeline, m.Incident!.Start, m.Disaster.Start)}, end {(m.Incident.End is { } e ? Offset(timeline, e, m.Disaster.End) : "never (still open)")}"))));
 
-        var devices = context.Notices.Select(n => n.UserId).Distinct().Count();
         var reached = matched.Where(m => m.Incident is not null).Select(m =>
         {
-            var told = context.Notices.Where(n => n.IncidentId == m.Incident!.Id && n.Kind == NoticeKind.Incident && n.At - m.Incident.OpenedAt <= BannerWithin).Select(n => n.UserId).Distinct().Count();
+            // A device that came back after the incident ended is told it is over: that is its banner.
+            var told = context.Notices.Where(n => n.IncidentId == m.Incident!.Id && n.Kind != NoticeKind.Damages && n.At - m.Incident.OpenedAt <= BannerWithin).Select(n => n.UserId).Distinct().Count();
             return (m.Disaster, m.Incident!, Told: told);
         }).ToList();
         var people = context.Options.People;

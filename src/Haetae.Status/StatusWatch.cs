@@ -37,9 +37,6 @@ internal sealed partial class StatusWatch(
     /// <summary>After a site or platform incident ends, its aftermath opens no service incident for this long.</summary>
     public static readonly TimeSpan Aftermath = TimeSpan.FromSeconds(60);
 
-    /// <summary>Every site's heartbeat older than this, on start-up, means every site was down at once.</summary>
-    public static readonly TimeSpan Blackout = TimeSpan.FromSeconds(5);
-
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(1) };
     private readonly Dictionary<string, Cause> _present = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _seenCount = new(StringComparer.Ordinal);
@@ -80,8 +77,9 @@ internal sealed partial class StatusWatch(
                     LatestGoodAt = reading.At;
                 }
 
+                await RecordAsync(reading.Status, assessment, traffic, stoppingToken);
+                // Only once this node has looked for a blackout: its own fresh heartbeat would hide one.
                 Beat(reading.At, stoppingToken);
-                await RecordAsync(assessment, traffic, stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -160,12 +158,11 @@ internal sealed partial class StatusWatch(
         }
     }
 
-    private async Task RecordAsync(Assessment a, IReadOnlyDictionary<string, TrafficReport?> traffic, CancellationToken cancellationToken)
+    private async Task RecordAsync(ClusterStatus status, Assessment a, IReadOnlyDictionary<string, TrafficReport?> traffic, CancellationToken cancellationToken)
     {
         if (!_blackoutChecked)
         {
-            await CheckForBlackoutAsync(a, cancellationToken);
-            _blackoutChecked = true;
+            _blackoutChecked = await CheckForBlackoutAsync(status, a, cancellationToken);
         }
 
         // A site counts as lost only once this node has seen it up (at start-up the others may still be starting).
@@ -241,11 +238,20 @@ internal sealed partial class StatusWatch(
     }
 
     /// <summary>
-    /// On start-up: if every site's heartbeat is old and not every node stopped on purpose, every site was
-    /// down at once (a blackout): one incident from the newest heartbeat, which dates the moment power went.
+    /// On start-up: was every site down at once (a blackout)? It was if every server that answers started
+    /// after a heartbeat that a node wrote while running (not on a clean stop): then no server ran across
+    /// that moment, and the newest such heartbeat dates when the power went. A single site's power cut
+    /// does not count (the others' servers kept running); nor does a platform stopped on purpose and
+    /// started again (its nodes' last heartbeats say "stopping"). False until a majority of servers answered.
     /// </summary>
-    private async Task CheckForBlackoutAsync(Assessment a, CancellationToken cancellationToken)
+    private async Task<bool> CheckForBlackoutAsync(ClusterStatus status, Assessment a, CancellationToken cancellationToken)
     {
+        var starts = status.Sites.Where(s => s.ServerAnswers && s.ServerStarted is not null).Select(s => s.ServerStarted!.Value).ToList();
+        if (starts.Count * 2 <= node.Sites.Count)
+        {
+            return false;
+        }
+
         var store = await buckets.GetAsync(StatusKeys.Bucket);
         var beats = new List<Beat>();
         foreach (var site in node.Sites)
@@ -256,12 +262,13 @@ internal sealed partial class StatusWatch(
             }
         }
 
-        if (beats.Count == 0 || beats.All(b => b.Stopping) || a.At - beats.Max(b => b.At) < Blackout)
+        var before = beats.Where(b => b.At < starts.Min()).ToList();
+        if (before.Count == 0 || before.All(b => b.Stopping))
         {
-            return;
+            return true;
         }
 
-        var since = beats.Max(b => b.At);
+        var since = before.Where(b => !b.Stopping).Max(b => b.At);
         var cause = new Cause("platform", "blackout", "Every site was down", "모든 사이트가 중단되었습니다", since);
         var first = new IncidentUpdate("blackout", a.At, IncidentStage.Identified,
             $"Every site stopped at once (the last heartbeat was at {since.UtcDateTime:HH:mm:ss} UTC). The sites are starting again from their own disks.",
@@ -271,6 +278,8 @@ internal sealed partial class StatusWatch(
             LogOpened(opened.Id, opened.Title);
             cache.Apply(new IncidentEntry(opened, []));
         }
+
+        return true;
     }
 
     /// <summary>Brings an open incident up to date with <paramref name="a"/>: what it touches, who it affected, its stages, its end.</summary>

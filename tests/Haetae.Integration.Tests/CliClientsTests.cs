@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Haetae.Cli;
-using Haetae.Cluster;
 using Haetae.Testing;
 
 namespace Haetae.Integration.Tests;
@@ -14,7 +13,7 @@ public sealed class CliClientsTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         var cluster = fixture.Cluster;
-        await using var control = await AsUpLeavesItAsync(cluster, ct);
+        await using var control = await cluster.ControlAsUpLeavesItAsync(ct);
         var id = $"cli-{Guid.NewGuid():N}"[..16];
 
         var scope = await RunAsync(cluster.Home, "scopes", "register", "cli.api", "--audience", "cli", "--name", "CLI API");
@@ -44,7 +43,7 @@ public sealed class CliClientsTests(SharedClusterFixture fixture)
     {
         var ct = TestContext.Current.CancellationToken;
         var cluster = fixture.Cluster;
-        await using var control = await AsUpLeavesItAsync(cluster, ct);
+        await using var control = await cluster.ControlAsUpLeavesItAsync(ct);
         await using var nats = await cluster.ConnectAsync();
         var ledger = new Haetae.Pay.Ledger(nats, TimeProvider.System);
         var run = Guid.NewGuid().ToString("N")[..8];
@@ -57,13 +56,6 @@ public sealed class CliClientsTests(SharedClusterFixture fixture)
         Assert.Equal(0, audit.ExitCode);
         Assert.Matches(@"^[1-9][0-9]* transfers, [1-9][0-9]* accounts, [1-9][0-9]* entries; balances sum to ₩0; ", audit.Output);
         Assert.EndsWith("The ledger is sound.\n", audit.Output, StringComparison.Ordinal);
-    }
-
-    /// <summary>What `haetae up` leaves beside the data: the secrets file (the admin key) and the control socket.</summary>
-    private static async Task<ControlServer> AsUpLeavesItAsync(TestCluster cluster, CancellationToken ct)
-    {
-        await File.WriteAllTextAsync(Path.Combine(cluster.Spec.RootDirectory, "secrets.json"), JsonSerializer.Serialize(cluster.Spec.Secrets), ct);
-        return await ControlServer.StartAsync(cluster.Platform, ct);
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string home, params string[] args)

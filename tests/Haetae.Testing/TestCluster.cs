@@ -89,6 +89,13 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>What `haetae up` leaves beside the data, for the CLI's commands: the secrets file (the admin key) and the control socket.</summary>
+    public async Task<ControlServer> ControlAsUpLeavesItAsync(CancellationToken ct)
+    {
+        await File.WriteAllTextAsync(Path.Combine(Spec.RootDirectory, "secrets.json"), System.Text.Json.JsonSerializer.Serialize(Spec.Secrets), ct);
+        return await ControlServer.StartAsync(Platform, ct);
+    }
+
     /// <summary>A client connection to the application account that knows every site, <paramref name="localSite"/> first.</summary>
     public async Task<NatsConnection> ConnectAsync(string? localSite = null, bool onlyLocal = false)
     {

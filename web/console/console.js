@@ -162,9 +162,68 @@ async function poll() {
   setTimeout(poll, 1000);
 }
 
+// The incident editor: operators' calls carry the admin key (kept for this tab only), through a
+// transport of their own so that the polls above need none.
+const admin = new Transport({ storageKey: 'haetae.console.sites', timeoutMs: 8000, rounds: 1 });
+
+/** @typedef {{ id: string, title: string, stage: string, start: string, end?: string | null, cause: string }} IncidentRow */
+
+/** @param {string} text */
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+async function loadIncidents() {
+  try {
+    /** @type {IncidentRow[]} */
+    const incidents = await admin.send('GET', '/api/status/incidents?limit=20');
+    $('incident-list').replaceChildren(...incidents.map((i) => {
+      const item = Object.assign(document.createElement('li'), { textContent: `${new Date(i.start).toLocaleString()} — ${i.title} (${i.stage}, ${i.id})` });
+      item.dataset.incident = i.id;
+      return item;
+    }));
+    for (const pick of [$('ui-incident', HTMLSelectElement), $('pm-incident', HTMLSelectElement)]) {
+      const chosen = pick.value;
+      pick.replaceChildren(...incidents.map((i) => Object.assign(document.createElement('option'), { value: i.id, textContent: `${i.title} (${i.id})` })));
+      if (chosen) pick.value = chosen;
+    }
+  } catch {
+    // Shown again on the next round.
+  }
+}
+
+/** @param {string} form @param {(data: FormData) => [string, string, unknown]} call */
+function editor(form, call) {
+  $(form, HTMLFormElement).addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const element = $(form, HTMLFormElement);
+    const [method, path, body] = call(new FormData(element));
+    admin.token = $('admin-key', HTMLInputElement).value || null;
+    try {
+      const answer = await admin.send(method, path, body);
+      $('incident-result').textContent = `Done · 완료: ${answer?.id ?? ''}`;
+      element.reset();
+      await loadIncidents();
+    } catch (error) {
+      $('incident-result').textContent = `Refused · 거부: ${error instanceof Error ? error.message : error}`;
+    }
+  });
+}
+
+const field = (/** @type {FormData} */ data, /** @type {string} */ name) => String(data.get(name) ?? '');
+editor('open-incident', (d) => ['POST', '/api/status/incidents', { title: field(d, 'title'), text: field(d, 'text'), components: list(field(d, 'components')), impact: field(d, 'impact') }]);
+editor('update-incident', (d) => ['POST', `/api/status/incidents/${encodeURIComponent(field(d, 'incident'))}/updates`, { stage: field(d, 'stage'), text: field(d, 'text') }]);
+editor('postmortem', (d) => ['PUT', `/api/status/incidents/${encodeURIComponent(field(d, 'incident'))}/postmortem`, { text: field(d, 'text') }]);
+editor('maintenance', (d) => ['POST', '/api/status/maintenance', {
+  title: field(d, 'title'), from: `${field(d, 'from')}:00Z`, to: `${field(d, 'to')}:00Z`, components: list(field(d, 'components')),
+}]);
+$('admin-key', HTMLInputElement).value = sessionStorage.getItem('haetae.console.admin') ?? '';
+$('admin-key', HTMLInputElement).addEventListener('change', () => sessionStorage.setItem('haetae.console.admin', $('admin-key', HTMLInputElement).value));
+
 async function boot() {
   await transport.discover();
+  await admin.discover();
   poll();
+  loadIncidents();
+  setInterval(loadIncidents, 5000);
 }
 
 boot();

@@ -42,7 +42,8 @@ public sealed record SiteStatus(
     int KvLeaders,
     int ObjectStoreLeaders,
     string? ServerVersion = null,
-    bool? SyncAlways = null)
+    bool? SyncAlways = null,
+    DateTimeOffset? ServerStarted = null)
 {
     public bool Up => State is SiteState.Running or SiteState.Evacuated && ServerAnswers && Processes.All(p => p.Alive);
 }
@@ -173,7 +174,8 @@ public sealed record ClusterStatus(
                 KvLeaders: led.Count(s => s.StartsWith("KV_", StringComparison.Ordinal)),
                 ObjectStoreLeaders: led.Count(s => s.StartsWith("OBJ_", StringComparison.Ordinal)),
                 ServerVersion: r.Info?.Version,
-                SyncAlways: r.Jsz?.Config?.SyncAlways);
+                SyncAlways: r.Jsz?.Config?.SyncAlways,
+                ServerStarted: r.Info?.Start);
         }).ToList();
 
         // Assets are placed only on servers the meta leader has heard from: until it knows every site,

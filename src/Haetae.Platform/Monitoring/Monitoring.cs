@@ -25,7 +25,8 @@ public sealed record JetStreamSettings(
     [property: JsonPropertyName("sync_interval")] long SyncIntervalNanoseconds);
 
 /// <summary>The part of a server's /varz that the platform reports.</summary>
-public sealed record ServerInfo([property: JsonPropertyName("version")] string? Version);
+/// <param name="Start">When the server process started.</param>
+public sealed record ServerInfo([property: JsonPropertyName("version")] string? Version, [property: JsonPropertyName("start")] DateTimeOffset? Start = null);
 
 /// <param name="Replicas">As the meta leader sees them: the other servers of the meta group.</param>
 public sealed record MetaCluster(
