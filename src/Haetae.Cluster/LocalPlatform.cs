@@ -186,6 +186,8 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             ["Haetae__Nats__Password"] = Spec.Secrets.AppPassword,
             ["Haetae__Nats__MonitorUrl"] = site.MonitorUri.ToString(),
             ["Haetae__AdminKey"] = Spec.Secrets.AdminKey,
+            // Everything of a local platform is on loopback, its webhook subscribers too.
+            ["Haetae__Status__PrivateWebhooks"] = "true",
         };
         foreach (var (name, value) in BankApp.NodeSettings(Spec))
         {

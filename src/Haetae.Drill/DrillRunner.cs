@@ -137,6 +137,7 @@ public static class DrillRunner
                     log($"PARTITION: cutting {site} off from the other sites (nothing killed)");
                     await platform.PartitionAsync(site, cancellationToken);
                     await Task.Delay(options.Burned, cancellationToken);
+                    checks.Add(await IncidentRecordCheck.IslandPageAsync(platform.Spec.Site(site).NodeUri, timeline.WallClock(cutAt), cancellationToken));
                     await platform.HealAsync(site, cancellationToken);
                     var healedAt = timeline.Now;
                     timeline.Mark($"healed: {site}");

@@ -104,6 +104,28 @@ internal static class IncidentRecordCheck
             new Uri(context.Sites[0], $"status/incidents/{i.Id}").AbsoluteUri))]);
     }
 
+    /// <summary>
+    /// At the end of a cut, the cut-off site's status page: it must still answer, with the last state its
+    /// node knew from before the cut, and say how old that is.
+    /// </summary>
+    public static async Task<PromiseCheck> IslandPageAsync(Uri node, DateTimeOffset cutAt, CancellationToken cancellationToken)
+    {
+        const string Promise = "the cut-off site's status page kept answering with the last state it knew, and said how old it was";
+        using var http = new HttpClient { BaseAddress = node, Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            var status = await http.GetFromJsonAsync<StatusView>("api/status", HaetaeJson.Options, cancellationToken);
+            var page = await http.GetStringAsync("status?lang=en", cancellationToken);
+            var kept = status is { Stale: true } && status.At <= cutAt + Precision && page.Contains("class=\"stale\"", StringComparison.Ordinal);
+            return new PromiseCheck("status", Promise, 1, kept ? 0 : 1,
+                $"{status?.Site}: stale {status?.Stale}, as of {(status is null ? "?" : $"{(status.At - cutAt).TotalSeconds:+0.0;-0.0} s from the cut")}, the page {(page.Contains("class=\"stale\"", StringComparison.Ordinal) ? "says how old" : "does not say how old")}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+        {
+            return new PromiseCheck("status", Promise, 1, 1, $"the page did not answer: {e.Message}");
+        }
+    }
+
     private static bool Near(DrillTimeline timeline, DateTimeOffset at, TimeSpan drillAt, TimeSpan within) => (at - timeline.WallClock(drillAt)).Duration() <= within;
 
     private static string Offset(DrillTimeline timeline, DateTimeOffset at, TimeSpan drillAt) => $"{(at - timeline.WallClock(drillAt)).TotalSeconds:+0.0;-0.0} s";

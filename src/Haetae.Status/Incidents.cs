@@ -54,28 +54,42 @@ internal sealed class Incidents(Buckets buckets, TimeProvider time)
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var current = await store.GetFromLeaderAsync(StatusKeys.Cause(cause.Key), cancellationToken);
-            if (current?.Value.OpenId is { } open)
+            var state = current?.Value;
+            if (state?.OpenId is { } open)
+            {
+                var existing = await store.GetFromLeaderAsync(StatusKeys.Incident(open), cancellationToken);
+                if (existing is null)
+                {
+                    // Claimed by a node that burned before it wrote the incident itself: write it now.
+                    return await store.TryCreateAsync(StatusKeys.Incident(open), new IncidentEntry(View(open, cause, impact, first), []), cancellationToken)
+                        ? View(open, cause, impact, first)
+                        : null;
+                }
+
+                if (existing.Value.Incident.End is not { } ended)
+                {
+                    return null;
+                }
+
+                // Resolved, but its node lost the cause's close: close it here, and go on as if it had been.
+                state = new CauseState(null, ended);
+            }
+
+            if (state?.ResolvedAt is { } resolved && resolved >= cause.Since)
             {
                 return null;
             }
 
-            if (current?.Value.ResolvedAt is { } resolved && resolved >= cause.Since)
-            {
-                return null;
-            }
-
-            var id = $"{cause.Since.UtcDateTime:yyyyMMdd-HHmmss}-{cause.Key.Replace('.', '-')}";
+            var id = $"{cause.Since.UtcDateTime:yyyyMMdd-HHmmssfff}-{cause.Key.Replace('.', '-')}";
             var claimed = current is null
                 ? await store.CreateAsync(StatusKeys.Cause(cause.Key), new CauseState(id, null), cancellationToken)
-                : await store.ReplaceAsync(StatusKeys.Cause(cause.Key), current.Value with { OpenId = id }, current.Revision, cancellationToken);
+                : await store.ReplaceAsync(StatusKeys.Cause(cause.Key), state! with { OpenId = id }, current.Revision, cancellationToken);
             if (claimed is null)
             {
                 continue;
             }
 
-            var view = new IncidentView(
-                id, cause.Key, cause.Title, cause.TitleKo, impact, first.Stage, cause.Since, time.GetUtcNow(), null,
-                new Dictionary<string, ComponentState>(), [], [], 0, [], [first], null, null);
+            var view = View(id, cause, impact, first);
             await store.TryCreateAsync(StatusKeys.Incident(id), new IncidentEntry(view, []), cancellationToken);
             return view;
         }
@@ -83,16 +97,16 @@ internal sealed class Incidents(Buckets buckets, TimeProvider time)
         return null;
     }
 
+    private IncidentView View(string id, Cause cause, IncidentImpact impact, IncidentUpdate first) => new(
+        id, cause.Key, cause.Title, cause.TitleKo, impact, first.Stage, cause.Since, time.GetUtcNow(), null,
+        new Dictionary<string, ComponentState>(), [], [], 0, [], [first], null, null);
+
     /// <summary>Opens an incident by an operator's hand (its cause is its own: nothing else closes it).</summary>
     public async Task<IncidentView> OpenByHandAsync(OpenIncidentRequest request, IReadOnlyCollection<string> knownComponents, CancellationToken cancellationToken)
     {
         var title = Text(request.Title, "title", 200);
         var text = Text(request.Text, "text", 4000);
-        var components = request.Components ?? [];
-        if (components.FirstOrDefault(c => !knownComponents.Contains(c)) is { } unknown)
-        {
-            throw ApiProblem.BadRequest($"no component '{unknown}' (components look like chat@ansan or site@ansan)");
-        }
+        var components = Components(request.Components, knownComponents, required: false);
 
         var now = time.GetUtcNow();
         var id = $"{now.UtcDateTime:yyyyMMdd-HHmmss}-manual-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
@@ -204,11 +218,55 @@ internal sealed class Incidents(Buckets buckets, TimeProvider time)
     /// <summary>A person's id as the record keeps it: enough to count them once, not to say who they are.</summary>
     public static string Anonymous(string user) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("haetae-incident:" + user)))[..16];
 
+    /// <summary>An operator's text: trimmed, 1 to <paramref name="max"/> characters, no control characters but line breaks and tabs, well-formed Unicode (it goes into HTML, Atom and JSON).</summary>
     public static string Text(string? value, string name, int max)
     {
         var text = value?.Trim();
         return string.IsNullOrEmpty(text) ? throw ApiProblem.BadRequest($"{name} is required")
             : text.Length > max ? throw ApiProblem.BadRequest($"{name} must be at most {max} characters")
+            : text.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t') || !IsWellFormed(text) ? throw ApiProblem.BadRequest($"{name} has control characters or broken Unicode")
             : text;
+    }
+
+    private static bool IsWellFormed(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Component ids an operator named: each one of <paramref name="known"/>, none missing, at most 100.</summary>
+    public static IReadOnlyList<string> Components(IReadOnlyList<string?>? given, IReadOnlyCollection<string> known, bool required)
+    {
+        var components = given ?? [];
+        if (required && components.Count == 0)
+        {
+            throw ApiProblem.BadRequest("components are required (for example chat@ansan)");
+        }
+
+        if (components.Count > 100)
+        {
+            throw ApiProblem.BadRequest("at most 100 components");
+        }
+
+        foreach (var component in components)
+        {
+            if (component is null || !known.Contains(component))
+            {
+                throw ApiProblem.BadRequest($"no component '{component}' (components look like chat@ansan or site@ansan)");
+            }
+        }
+
+        return [.. components.Select(c => c!).Distinct()];
     }
 }

@@ -24,6 +24,7 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
     private readonly ConcurrentDictionary<string, IncidentEntry> _incidents = new();
     private readonly ConcurrentDictionary<string, MaintenanceView> _maintenance = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _noticesGate = new();
     private IReadOnlyList<Notice> _notices = [];
 
     public event Action? Changed;
@@ -49,9 +50,16 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
     /// <summary>Takes a change this node wrote at once (the watch brings it again, which changes nothing).</summary>
     public void Apply(IncidentEntry entry)
     {
-        _incidents.AddOrUpdate(entry.Incident.Id, entry, (_, old) => old.Incident.Updates.Count > entry.Incident.Updates.Count && entry.Incident.End is null ? old : entry);
+        _incidents.AddOrUpdate(entry.Incident.Id, entry, (_, old) => Newer(old, entry));
         Notify();
     }
+
+    /// <summary>
+    /// Of two copies of one incident, the later: an incident only moves forward (updates are added, it
+    /// ends once), so a watch that brings an older copy after this node's own write does not undo it.
+    /// </summary>
+    private static IncidentEntry Newer(IncidentEntry old, IncidentEntry incoming) =>
+        (old.Incident.End is not null && incoming.Incident.End is null) || old.Incident.Updates.Count > incoming.Incident.Updates.Count ? old : incoming;
 
     public Task<IReadOnlyList<OutageWindow>> OverlappingAsync(string service, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
@@ -70,7 +78,7 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
             var entry = data is null ? null : JsonSerializer.Deserialize<IncidentEntry>(data, HaetaeJson.Options);
             if (entry is not null)
             {
-                _incidents[entry.Incident.Id] = entry;
+                _incidents.AddOrUpdate(entry.Incident.Id, entry, (_, old) => Newer(old, entry));
             }
         }), stoppingToken),
         ResilientWatch.RunAsync(ct => WatchAsync("maintenance.>", ct, (key, data) =>
@@ -126,9 +134,16 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
 
     private void Notify()
     {
-        var notices = NoticesAt(Incidents, time.GetUtcNow());
-        var old = Interlocked.Exchange(ref _notices, notices);
-        if (!old.SequenceEqual(notices))
+        bool changed;
+        lock (_noticesGate)
+        {
+            // Computed and swapped together: a thread with an older view cannot swap last.
+            var notices = NoticesAt(Incidents, time.GetUtcNow());
+            changed = !_notices.SequenceEqual(notices);
+            _notices = notices;
+        }
+
+        if (changed)
         {
             Changed?.Invoke();
         }

@@ -6,8 +6,12 @@ using Haetae.Platform.Monitoring;
 namespace Haetae.Status;
 
 /// <summary>What one reading found: every component's state, and the causes of incidents present in it.</summary>
+/// <param name="At">When the reading started: the earliest a change it shows can have been seen (a site lost is dated so).</param>
 internal sealed record Assessment(DateTimeOffset At, IReadOnlyList<ComponentView> Components, IReadOnlyList<Cause> Causes, bool FullRedundancy, bool AllLeaders, IReadOnlyList<string> SitesAnswering)
 {
+    /// <summary>When the reading was complete: when what it shows was confirmed (full redundancy back is dated so).</summary>
+    public DateTimeOffset Done { get; init; } = At;
+
     public bool AllOperational => Components.All(c => c.State == ComponentState.Operational);
 }
 
@@ -57,8 +61,8 @@ internal static class StatusModel
             var report = traffic.GetValueOrDefault(site.Name);
             var (siteState, why, whyKo) =
                 inMaintenance.Contains(ComponentId(SiteService, site.Name)) ? (ComponentState.UnderMaintenance, "scheduled maintenance", "예정된 점검")
-                : report?.Evacuating == true ? (ComponentState.UnderMaintenance, "evacuated (fire alarm)", "대피 중 (화재 경보)")
                 : !site.ServerAnswers ? (ComponentState.MajorOutage, "the site does not answer", "사이트가 응답하지 않습니다")
+                : report?.Evacuating == true ? (ComponentState.UnderMaintenance, "evacuated (fire alarm)", "대피 중 (화재 경보)")
                 : report?.Isolated == true ? (ComponentState.MajorOutage, "cut off from the other sites", "다른 사이트와 연결이 끊겼습니다")
                 : report is null || !site.NodeReady ? (ComponentState.PartialOutage, "the site's node is not serving", "사이트의 노드가 서비스하지 않습니다")
                 : site.ServerHealth is not { Ok: true } ? (ComponentState.DegradedPerformance, "catching up (" + (site.ServerHealth?.Error ?? "not healthy") + ")", "복제본 따라잡는 중")
@@ -84,7 +88,9 @@ internal static class StatusModel
                 var rate = requests >= MinimumRequests ? (double)errors / requests : 0;
                 var longestWrite = TimeSpan.FromMilliseconds(Math.Max(window.Select(s => s.LongestWriteMs).DefaultIfEmpty(0).Max(), report?.OldestWriteMs.GetValueOrDefault(service.Name) ?? 0));
                 var electing = service.Streams.Where(leaderless.Contains).ToList();
-                var signal = rate >= OutageErrorRate || longestWrite >= PausedWrite;
+                // One slow request is one client (its body may trickle in): a pause takes two that waited.
+                var waited = window.Sum(s => s.Slow) + (report?.StuckWrites?.GetValueOrDefault(service.Name) ?? 0);
+                var signal = rate >= OutageErrorRate || (longestWrite >= PausedWrite && waited >= 2);
                 var (state, reason, reasonKo) =
                     inMaintenance.Contains(id) ? (ComponentState.UnderMaintenance, "scheduled maintenance", "예정된 점검")
                     : siteState is ComponentState.MajorOutage or ComponentState.UnderMaintenance or ComponentState.PartialOutage ? (siteState, why, whyKo)
@@ -94,7 +100,7 @@ internal static class StatusModel
                     : service.Streams.Any(thin.Contains) || anyUnhealthyServer ? (ComponentState.DegradedPerformance, "fewer than three caught-up replicas", "복제본이 세 개보다 적습니다")
                     : (ComponentState.Operational, (string?)null, (string?)null);
                 components.Add(new ComponentView(id, service.Name, site.Name, state, reason, reasonKo));
-                if (signal && state == ComponentState.PartialOutage && electing.Count == 0)
+                if (signal && state == ComponentState.PartialOutage && electing.Count == 0 && siteState is ComponentState.Operational or ComponentState.DegradedPerformance)
                 {
                     causes.Add(new Cause($"service.{service.Name}", "failing", $"{service.Title}: requests failing or waiting", $"{service.TitleKo}: 요청 실패 또는 지연", at));
                 }

@@ -33,7 +33,9 @@ public sealed class StatusModule : IHaetaeModule
         services.AddSingleton<StatusWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<StatusWatch>());
         services.AddSingleton<StatusViews>();
-        services.AddHttpClient(nameof(Webhooks));
+        services.AddSingleton(configuration.GetSection("Haetae:Status").Get<StatusOptions>() ?? new StatusOptions());
+        // Subscribers' redirects are not followed: the address checked when subscribing is the one called.
+        services.AddHttpClient(nameof(Webhooks)).ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
         services.AddSingleton<Webhooks>();
         services.AddHostedService(sp => sp.GetRequiredService<Webhooks>());
     }
@@ -55,8 +57,8 @@ public sealed class StatusModule : IHaetaeModule
             cache.Find(id) is { } incident
                 ? Html(StatusPages.Incident(incident, time.GetUtcNow(), StatusPages.Language(lang, http.Request.Headers.AcceptLanguage)))
                 : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"no incident '{id}'")).ExcludeFromDescription();
-        app.MapGet("/status/feed.atom", (HttpContext http, StatusCache cache, TimeProvider time) =>
-            Results.Text(StatusPages.Atom(cache.Incidents, new Uri($"{http.Request.Scheme}://{http.Request.Host}/"), time.GetUtcNow()), "application/atom+xml; charset=utf-8")).ExcludeFromDescription();
+        app.MapGet("/status/feed.atom", (HttpContext http, StatusCache cache, NodeOptions node, TimeProvider time) =>
+            Results.Text(StatusPages.Atom(cache.Incidents, Origin(http, node), time.GetUtcNow()), "application/atom+xml; charset=utf-8")).ExcludeFromDescription();
         app.MapPost("/status/subscribe", async (HttpContext http, Webhooks webhooks, string? lang, CancellationToken ct) =>
         {
             var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(ct) : null;
@@ -152,14 +154,8 @@ public sealed class StatusModule : IHaetaeModule
                 throw ApiProblem.BadRequest("from and to are required, to after from, at most 7 days apart");
             }
 
-            var known = watch.ComponentIds.ToHashSet(StringComparer.Ordinal);
-            var components = request.Components is { Count: > 0 } c ? c : throw ApiProblem.BadRequest("components are required (for example chat@ansan)");
-            if (components.FirstOrDefault(x => !known.Contains(x)) is { } unknown)
-            {
-                throw ApiProblem.BadRequest($"no component '{unknown}'");
-            }
-
-            var view = new MaintenanceView(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)), title, from, to, [.. components.Distinct()], time.GetUtcNow());
+            var components = Incidents.Components(request.Components, watch.ComponentIds.ToHashSet(StringComparer.Ordinal), required: true);
+            var view = new MaintenanceView(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)), title, from, to, components, time.GetUtcNow());
             var store = await buckets.GetAsync(StatusKeys.Bucket);
             await store.TryCreateAsync(StatusKeys.Maintenance(view.Id), view, ct);
             return TypedResults.Created((string?)null, view);
@@ -176,6 +172,11 @@ public sealed class StatusModule : IHaetaeModule
             return TypedResults.NoContent();
         });
     }
+
+    /// <summary>Where the feed's links point: the address the request came to, or this node's own when the request named none fit to use.</summary>
+    private static Uri Origin(HttpContext http, NodeOptions node) =>
+        http.Request.Host.HasValue && Uri.TryCreate($"{http.Request.Scheme}://{http.Request.Host}/", UriKind.Absolute, out var origin) ? origin
+        : node.Sites.FirstOrDefault(s => s.Name == node.Site)?.NodeUri ?? new Uri("http://localhost/");
 
     private static IResult Html(string html, int status = StatusCodes.Status200OK) =>
         Results.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);

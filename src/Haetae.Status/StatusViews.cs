@@ -23,8 +23,10 @@ internal sealed class StatusViews(StatusWatch watch, StatusCache cache, NodeOpti
     {
         var now = time.GetUtcNow();
         var latest = watch.Latest;
-        var at = watch.LatestGoodAt ?? latest?.At ?? now;
-        var components = latest?.Components ?? [.. watch.ComponentIds.Select(id => new ComponentView(id, id.Split('@')[0], id.Split('@')[1], ComponentState.Operational, null, null))];
+        // Cut off from the others, the node shows what it last knew with them, and says how old that is.
+        var shown = watch.LatestGood ?? latest;
+        var at = shown?.At ?? now;
+        var components = shown?.Components ?? [.. watch.ComponentIds.Select(id => new ComponentView(id, id.Split('@')[0], id.Split('@')[1], ComponentState.Operational, null, null))];
         var open = cache.Open;
         var maintenance = cache.Maintenance.Where(m => m.To > now).ToList();
         return new StatusView(

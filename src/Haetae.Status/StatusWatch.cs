@@ -49,10 +49,17 @@ internal sealed partial class StatusWatch(
     private Task _beating = Task.CompletedTask;
     private DateTimeOffset _seriesWritten;
 
-    /// <summary>The latest assessment, and when this node last had one with a majority of the sites answering.</summary>
-    public Assessment? Latest { get; private set; }
+    /// <summary>At most this many people are kept per incident (as hashes); past it the count says "at least".</summary>
+    public const int MaxAffectedKept = 20_000;
 
-    public DateTimeOffset? LatestGoodAt { get; private set; }
+    private Assessment? _latest;
+    private Assessment? _latestGood;
+
+    /// <summary>The latest assessment.</summary>
+    public Assessment? Latest => Volatile.Read(ref _latest);
+
+    /// <summary>The latest assessment made while this node reached a majority of the sites (what its page shows when cut off).</summary>
+    public Assessment? LatestGood => Volatile.Read(ref _latestGood);
 
     public IReadOnlyList<string> ComponentIds =>
         [.. node.Sites.SelectMany(s => surfaces.All.Select(v => StatusModel.ComponentId(v.Name, s.Name)).Prepend(StatusModel.ComponentId(StatusModel.SiteService, s.Name)))];
@@ -70,13 +77,18 @@ internal sealed partial class StatusWatch(
             try
             {
                 var traffic = await ReadTrafficAsync(stoppingToken);
-                var assessment = StatusModel.Assess(reading.At, reading.Status, traffic, surfaces.All, cache.Maintenance);
-                Latest = assessment;
-                if (assessment.SitesAnswering.Count * 2 > node.Sites.Count && traffic.GetValueOrDefault(node.Site) is not { Isolated: true })
+                var assessment = StatusModel.Assess(reading.At, reading.Status, traffic, surfaces.All, cache.Maintenance) with { Done = reading.Done };
+                Volatile.Write(ref _latest, assessment);
+                // A node cut off from the others sees them all "down": it neither shows nor records that.
+                var good = assessment.SitesAnswering.Count * 2 > node.Sites.Count && traffic.GetValueOrDefault(node.Site) is not { Isolated: true };
+                if (!good)
                 {
-                    LatestGoodAt = reading.At;
+                    _present.Clear();
+                    _seenCount.Clear();
+                    continue;
                 }
 
+                Volatile.Write(ref _latestGood, assessment);
                 await RecordAsync(reading.Status, assessment, traffic, stoppingToken);
                 // Only once this node has looked for a blackout: its own fresh heartbeat would hide one.
                 Beat(reading.At, stoppingToken);
@@ -227,7 +239,15 @@ internal sealed partial class StatusWatch(
 
         foreach (var incident in cache.Open.Where(i => !i.Cause.StartsWith("manual.", StringComparison.Ordinal)))
         {
-            await FollowAsync(incident, a, traffic, cancellationToken);
+            try
+            {
+                await FollowAsync(incident, a, traffic, cancellationToken);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // One incident that cannot be written (an election) holds up no other.
+                LogRecordFailed($"{incident.Id}: {e.Message}");
+            }
         }
 
         if (a.At - _seriesWritten >= TimeSpan.FromSeconds(5))
@@ -304,7 +324,7 @@ internal sealed partial class StatusWatch(
                 components[c.Id] = components.TryGetValue(c.Id, out var was) ? StatusModel.Worst([was, c.State]) : c.State;
             }
 
-            var people = entry.Affected.Union(affected).ToList();
+            var people = entry.Affected.Count >= MaxAffectedKept ? [.. entry.Affected] : entry.Affected.Union(affected).Take(MaxAffectedKept).ToList();
             if (components.Count == view.Components.Count && components.All(c => view.Components.GetValueOrDefault(c.Key) == c.Value) && people.Count == entry.Affected.Count)
             {
                 return null;
@@ -364,8 +384,8 @@ internal sealed partial class StatusWatch(
 
         if (a.FullRedundancy && !present)
         {
-            await ResolveAsync(incident, a.At, "Full redundancy is back: three caught-up replicas of everything, one at each site.",
-                "완전한 이중화가 복구되었습니다. 모든 데이터가 사이트마다 하나씩, 세 개의 최신 복제본을 가집니다.", a.At, cancellationToken);
+            await ResolveAsync(incident, a.Done, "Full redundancy is back: three caught-up replicas of everything, one at each site.",
+                "완전한 이중화가 복구되었습니다. 모든 데이터가 사이트마다 하나씩, 세 개의 최신 복제본을 가집니다.", a.Done, cancellationToken);
         }
     }
 

@@ -26,12 +26,21 @@ internal sealed record Delivery(int Attempts, DateTimeOffset NextAt, string? Cla
 /// HMAC-SHA256 of "UNIX.BODY" under the subscriber's secret, and retried with back-off (1 s doubling to
 /// 10 min, 20 attempts) until it is answered 2xx. Every node delivers; the claims keep them from sending twice.
 /// </summary>
-internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeOptions node, IHttpClientFactory http, TimeProvider time, ILogger<Webhooks> logger) : BackgroundService
+/// <param name="PrivateWebhooks">Whether subscribers may be at loopback and private addresses (a local platform: everything is on loopback). Off in production: a public subscription must not reach inside.</param>
+public sealed record StatusOptions(bool PrivateWebhooks = false);
+
+internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeOptions node, StatusOptions options, IHttpClientFactory http, TimeProvider time, ILogger<Webhooks> logger) : BackgroundService
 {
     public const int MaxAttempts = 20;
     public const int MaxSubscriptions = 1_000;
     public static readonly TimeSpan ClaimLifetime = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan MaxBackOff = TimeSpan.FromMinutes(10);
+
+    /// <summary>A send that takes longer than this is an attempt that failed (well inside <see cref="ClaimLifetime"/>).</summary>
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deliveries this node had answered 2xx whose "delivered" the store has not taken yet.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _answered = new(StringComparer.Ordinal);
 
     /// <summary>Updates older than this when a subscriber joined are not sent to it (a new subscriber starts from now).</summary>
     private static readonly TimeSpan Backlog = TimeSpan.FromMinutes(10);
@@ -41,6 +50,11 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
         if (!Uri.TryCreate(request.Url?.Trim(), UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps) || url.UserInfo.Length > 0 || url.AbsoluteUri.Length > 2000)
         {
             throw ApiProblem.BadRequest("url must be an absolute http or https address without credentials, at most 2,000 characters");
+        }
+
+        if (!options.PrivateWebhooks && await IsPrivateAsync(url, cancellationToken))
+        {
+            throw ApiProblem.BadRequest("url must be a public address (not loopback, private or link-local)");
         }
 
         var store = await buckets.GetAsync(StatusKeys.Bucket);
@@ -141,10 +155,19 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
         }
     }
 
-    private async Task TryDeliverAsync(JsonBucket store, Subscription subscription, IncidentView incident, IncidentUpdate update, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task TryDeliverAsync(JsonBucket store, Subscription subscription, IncidentView incident, IncidentUpdate update, DateTimeOffset _, CancellationToken cancellationToken)
     {
         var key = StatusKeys.Delivery(subscription.Id, incident.Id, update.Id);
-        var current = await store.TryGetAsync(key, cancellationToken);
+        var deliveryId = $"{subscription.Id}.{incident.Id}.{update.Id}";
+        if (_answered.ContainsKey(deliveryId))
+        {
+            // Answered 2xx, but the store did not take "delivered" then: never sent again, only marked.
+            await MarkDeliveredAsync(store, key, deliveryId, cancellationToken);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var current = await store.GetFromLeaderAsync(key, cancellationToken);
         var state = current?.Value;
         if (state is { Delivered: not null } || state is { Attempts: >= MaxAttempts } || (state is not null && state.NextAt > now)
             || (state is { ClaimedAt: { } claimed } && state.ClaimedBy != node.Site && now - claimed < ClaimLifetime))
@@ -160,7 +183,6 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
             return;
         }
 
-        var deliveryId = $"{subscription.Id}.{incident.Id}.{update.Id}";
         var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookPayload(deliveryId, incident, update), HaetaeJson.Options);
         string? error = null;
         try
@@ -168,27 +190,65 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
             using var request = new HttpRequestMessage(HttpMethod.Post, subscription.Url) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new("application/json");
             request.Headers.Add("Haetae-Delivery", deliveryId);
-            request.Headers.Add("Haetae-Signature", Sign(subscription.Secret, now.ToUnixTimeSeconds(), body));
+            request.Headers.Add("Haetae-Signature", Sign(subscription.Secret, time.GetUtcNow().ToUnixTimeSeconds(), body));
             using var client = http.CreateClient(nameof(Webhooks));
-            client.Timeout = TimeSpan.FromSeconds(5);
+            client.Timeout = SendTimeout;
             using var response = await client.SendAsync(request, cancellationToken);
             error = response.IsSuccessStatusCode ? null : $"answered {(int)response.StatusCode}";
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {
+            // Refused, unreachable, timed out, a bad address: each an attempt.
             error = e.Message;
         }
 
-        var attempts = claim.Attempts + 1;
-        var next = error is null
-            ? claim with { Attempts = attempts, Delivered = time.GetUtcNow(), ClaimedBy = null, ClaimedAt = null, LastError = null }
-            : claim with { Attempts = attempts, NextAt = time.GetUtcNow() + BackOff(attempts), ClaimedBy = null, ClaimedAt = null, LastError = error };
-        if (error is not null)
+        if (error is null)
         {
-            LogDeliveryFailed(deliveryId, error);
+            _answered[deliveryId] = 0;
+            await MarkDeliveredAsync(store, key, deliveryId, cancellationToken);
+            return;
         }
 
-        await store.ReplaceAsync(key, next, revision.Value, cancellationToken);
+        LogDeliveryFailed(deliveryId, error);
+        var attempts = claim.Attempts + 1;
+        await store.ReplaceAsync(key, claim with { Attempts = attempts, NextAt = time.GetUtcNow() + BackOff(attempts), ClaimedBy = null, ClaimedAt = null, LastError = error }, revision.Value, cancellationToken);
+    }
+
+    /// <summary>Records that the subscriber answered 2xx (again on the next pass if the store does not take it now; never sent again either way).</summary>
+    private async Task MarkDeliveredAsync(JsonBucket store, Key<Delivery> key, string deliveryId, CancellationToken cancellationToken)
+    {
+        var done = await store.UpdateAsync(
+            key,
+            d => d is { Delivered: not null }
+                ? d
+                : (d ?? new Delivery(0, time.GetUtcNow(), null, null, null, null)) with { Attempts = (d?.Attempts ?? 0) + 1, Delivered = time.GetUtcNow(), ClaimedBy = null, ClaimedAt = null, LastError = null },
+            cancellationToken);
+        if (done.Delivered is not null)
+        {
+            _answered.TryRemove(deliveryId, out _);
+        }
+    }
+
+    /// <summary>Whether <paramref name="url"/>'s host is, or resolves to, an address inside (checked when subscribing; redirects are not followed).</summary>
+    private static async Task<bool> IsPrivateAsync(Uri url, CancellationToken cancellationToken)
+    {
+        System.Net.IPAddress[] addresses;
+        try
+        {
+            addresses = System.Net.IPAddress.TryParse(url.DnsSafeHost, out var literal) ? [literal] : await System.Net.Dns.GetHostAddressesAsync(url.DnsSafeHost, cancellationToken);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            throw ApiProblem.BadRequest($"the host '{url.Host}' does not resolve");
+        }
+
+        return addresses.Length == 0 || addresses.Any(a =>
+        {
+            var ip = a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+            var b = ip.GetAddressBytes();
+            return System.Net.IPAddress.IsLoopback(ip) || ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal || ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any)
+                || (b.Length == 4 && (b[0] == 10 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127) || b[0] == 0));
+        });
     }
 
     /// <summary>1 s, 2 s, 4 s... up to <see cref="MaxBackOff"/>.</summary>

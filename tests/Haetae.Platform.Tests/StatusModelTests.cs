@@ -24,8 +24,10 @@ public sealed class StatusModelTests
         [],
         Sites);
 
-    private static TrafficReport Report(string site, IReadOnlyList<TrafficSecond>? seconds = null, bool isolated = false, bool evacuating = false, DateTimeOffset? isolatedSince = null, IReadOnlyDictionary<string, int>? oldest = null) =>
-        new(site, At, isolated, evacuating, isolatedSince, seconds ?? [], oldest ?? new Dictionary<string, int>(), []);
+    private static TrafficReport Report(
+        string site, IReadOnlyList<TrafficSecond>? seconds = null, bool isolated = false, bool evacuating = false, DateTimeOffset? isolatedSince = null,
+        IReadOnlyDictionary<string, int>? oldest = null, IReadOnlyDictionary<string, int>? stuck = null) =>
+        new(site, At, isolated, evacuating, isolatedSince, seconds ?? [], oldest ?? new Dictionary<string, int>(), [], stuck);
 
     private static Dictionary<string, TrafficReport?> Traffic(params TrafficReport[] changed) =>
         Sites.ToDictionary(s => s, s => (TrafficReport?)(changed.FirstOrDefault(r => r.Site == s) ?? Report(s)));
@@ -87,14 +89,17 @@ public sealed class StatusModelTests
     }
 
     [Fact]
-    public void A_write_waiting_past_5_s_is_a_partial_outage_and_a_stream_without_a_leader_pauses_its_service_everywhere_without_a_cause_of_its_own()
+    public void Two_writes_waiting_past_5_s_are_a_partial_outage_one_only_degrades_and_a_stream_without_a_leader_pauses_its_service_everywhere_without_a_cause_of_its_own()
     {
-        var waiting = StatusModel.Assess(At, Status(), Traffic(Report("pangyo", oldest: new Dictionary<string, int> { ["chat"] = 6_000 })), Services, []);
+        var waiting = StatusModel.Assess(At, Status(), Traffic(Report("pangyo", oldest: new Dictionary<string, int> { ["chat"] = 6_000 }, stuck: new Dictionary<string, int> { ["chat"] = 2 })), Services, []);
+        var one = StatusModel.Assess(At, Status(), Traffic(Report("pangyo", oldest: new Dictionary<string, int> { ["chat"] = 6_000 }, stuck: new Dictionary<string, int> { ["chat"] = 1 })), Services, []);
         var electing = StatusModel.Assess(At, Status(behind: [new LaggingReplica("PAY", "ansan", "no leader (election under way)")]), Traffic(), Services, []);
         var thin = StatusModel.Assess(At, Status(behind: [new LaggingReplica("KV_chats", "ansan", "offline (not heard from for 9 s)")]), Traffic(), Services, []);
 
         Assert.Equal(ComponentState.PartialOutage, State(waiting, "chat@pangyo"));
         Assert.Contains("writes waited 6.0 s", waiting.Components.Single(c => c.Id == "chat@pangyo").Reason, StringComparison.Ordinal);
+        Assert.Equal(ComponentState.DegradedPerformance, State(one, "chat@pangyo"));
+        Assert.Empty(one.Causes);
         Assert.All(Sites, s => Assert.Equal(ComponentState.PartialOutage, State(electing, $"pay@{s}")));
         Assert.Empty(electing.Causes);
         Assert.False(electing.AllLeaders);

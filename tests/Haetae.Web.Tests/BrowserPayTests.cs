@@ -69,6 +69,8 @@ public sealed class BrowserPayTests
         await Expect(bobsMoney).ToContainTextAsync("accepted", new() { Timeout = Phase });
         await Expect(alice.Locator("#outbox")).ToHaveTextAsync("", new() { Timeout = Phase });
         await Expect(alice.Locator("#site")).Not.ToContainTextAsync(sites[0].Name, new() { Timeout = Phase });
+        // Her own message reaches her page over her realtime connection, which moved sites with the fire.
+        await Expect(alice.Locator("#messages .money")).ToContainTextAsync("₩12,000", new() { Timeout = Phase });
         await Screenshots.TakeAsync(alice, "pay-in-chat-alice");
         await Screenshots.TakeAsync(bob, "pay-in-chat-bob");
 

@@ -15,6 +15,7 @@ public sealed record AffectedPerson(long Second, string Service, string User);
 
 /// <summary>What one node observed of real traffic lately: what status pages and incidents are computed from.</summary>
 /// <param name="OldestWriteMs">Per service, how long the oldest write still in flight has waited (a pause under way shows before it ends).</param>
+/// <param name="StuckWrites">Per service, how many writes in flight have waited longer than <see cref="Traffic.SlowAfter"/>.</param>
 public sealed record TrafficReport(
     string Site,
     DateTimeOffset At,
@@ -23,7 +24,8 @@ public sealed record TrafficReport(
     DateTimeOffset? IsolatedSince,
     IReadOnlyList<TrafficSecond> Seconds,
     IReadOnlyDictionary<string, int> OldestWriteMs,
-    IReadOnlyList<AffectedPerson> Affected);
+    IReadOnlyList<AffectedPerson> Affected,
+    IReadOnlyDictionary<string, int>? StuckWrites = null);
 
 /// <summary>
 /// Requests this node answered, by service and second, kept for <see cref="Kept"/>: totals for the console,
@@ -164,7 +166,8 @@ public sealed class Traffic(ServiceSurfaces surfaces, TimeProvider time)
                 [.. _seconds.Where(s => s.Key.Second >= since).OrderBy(s => s.Key.Second)
                     .Select(s => new TrafficSecond(s.Key.Second, s.Key.Service, s.Value.Requests, s.Value.Errors, s.Value.Slow, s.Value.LongestWriteMs))],
                 _writes.Values.GroupBy(w => w.Service).ToDictionary(g => g.Key, g => (int)Stopwatch.GetElapsedTime(g.Min(w => w.Started), now).TotalMilliseconds),
-                [.. _affected.Where(a => a.Key >= since).SelectMany(a => a.Value.Select(p => new AffectedPerson(a.Key, p.Service, p.User)))]);
+                [.. _affected.Where(a => a.Key >= since).SelectMany(a => a.Value.Select(p => new AffectedPerson(a.Key, p.Service, p.User)))],
+                _writes.Values.Where(w => Stopwatch.GetElapsedTime(w.Started, now) > SlowAfter).GroupBy(w => w.Service).ToDictionary(g => g.Key, g => g.Count()));
         }
     }
 

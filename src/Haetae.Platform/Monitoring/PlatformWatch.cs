@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Haetae.Platform.Monitoring;
 
-/// <summary>One reading of every site's monitoring endpoints, taken at <see cref="At"/> (when the reading started).</summary>
-public sealed record PlatformReading(DateTimeOffset At, ClusterStatus Status);
+/// <summary>One reading of every site's monitoring endpoints, started at <see cref="At"/> and complete at <see cref="Done"/>.</summary>
+public sealed record PlatformReading(DateTimeOffset At, ClusterStatus Status, DateTimeOffset Done);
 
 /// <summary>
 /// A node's view of the platform: every site's monitoring endpoints read once a second (the same reading
@@ -41,7 +41,8 @@ public sealed partial class PlatformWatch(NodeOptions node, AssetCatalog catalog
             try
             {
                 var at = time.GetUtcNow();
-                var reading = new PlatformReading(at, await ClusterStatus.ReadAsync(Platform, _monitoring, catalog, checkNodes: true, stoppingToken));
+                var status = await ClusterStatus.ReadAsync(Platform, _monitoring, catalog, checkNodes: true, stoppingToken);
+                var reading = new PlatformReading(at, status, time.GetUtcNow());
                 Latest = reading;
                 Interlocked.Exchange(ref _next, new TaskCompletionSource<PlatformReading>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(reading);
             }
