@@ -111,9 +111,10 @@ internal static class StatusModel
             at,
             components,
             [.. causes.GroupBy(c => c.Key).Select(g => g.MinBy(c => c.Since)!)],
-            // Full redundancy as `haetae up` waits for it: every asset with three caught-up replicas, every
-            // server back in the meta group, every node ready, every site serving.
-            status.FullyReplicated && status.Sites.All(s => s.NodeReady && status.MetaPeers.Contains(s.Name))
+            // Full redundancy as a rebuild waits for it: every asset with three caught-up replicas, every
+            // node ready, every site serving. (The meta group's own "current" can lag a heal by 15 s and
+            // more while every stream is whole again: it is not asked.)
+            status.FullyReplicated && status.Sites.All(s => s.NodeReady)
                 && components.Where(c => c.Service == SiteService).All(c => c.State == ComponentState.Operational),
             leaderless.Count == 0 && status.MissingAssets.Count == 0,
             [.. status.Sites.Where(s => s.ServerAnswers).Select(s => s.Name)]);

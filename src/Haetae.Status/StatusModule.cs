@@ -97,7 +97,7 @@ public sealed class StatusModule : IHaetaeModule
         var admin = api.MapGroup("").AddEndpointFilter(AdminKey.RequireAsync).DisableAntiforgery();
         admin.MapGet("/traffic", (Traffic traffic, NodeOptions node, IServiceProvider services, long? since) =>
             TypedResults.Ok(traffic.Report(node.Site, services.GetService<ISiteFence>(), since ?? 0)));
-        admin.MapGet("/subscriptions", async (Webhooks webhooks, CancellationToken ct) => TypedResults.Ok(await webhooks.ListAsync(ct)));
+        admin.MapGet("/subscriptions", (Webhooks webhooks) => TypedResults.Ok(webhooks.List()));
         admin.MapPost("/incidents", async (OpenIncidentRequest request, Incidents incidents, StatusCache cache, StatusWatch watch, CancellationToken ct) =>
         {
             var opened = await incidents.OpenByHandAsync(request, watch.ComponentIds.ToHashSet(StringComparer.Ordinal), ct);

@@ -31,6 +31,9 @@ internal sealed partial class StatusWatch(
     /// <summary>A cause must be seen in this many readings in a row (one second apart) to open an incident.</summary>
     public const int SeenToOpen = 2;
 
+    /// <summary>A service's own cause waits longer: a site's loss fails its requests too, and its incident must land first.</summary>
+    public const int SeenToOpenService = 4;
+
     /// <summary>A service's own incident is resolved after its components were operational this many readings in a row.</summary>
     public const int QuietToResolve = 5;
 
@@ -199,7 +202,8 @@ internal sealed partial class StatusWatch(
         AddSamples(a.At, traffic);
         var open = cache.Open;
         var infraOpen = open.Where(i => !i.Cause.StartsWith("service.", StringComparison.Ordinal) && !i.Cause.StartsWith("manual.", StringComparison.Ordinal)).ToList();
-        foreach (var (key, cause) in _present.Where(p => _seenCount[p.Key] >= SeenToOpen).ToList())
+        var siteSeen = _present.Keys.Any(k => !k.StartsWith("service.", StringComparison.Ordinal));
+        foreach (var (key, cause) in _present.Where(p => _seenCount[p.Key] >= (p.Key.StartsWith("service.", StringComparison.Ordinal) ? SeenToOpenService : SeenToOpen)).ToList())
         {
             if (open.Any(i => i.Cause == key))
             {
@@ -207,6 +211,13 @@ internal sealed partial class StatusWatch(
             }
 
             var isService = key.StartsWith("service.", StringComparison.Ordinal);
+            // A service failing while this node sees a site down, or while the record (asked, not this node's
+            // copy, which can trail after a heal) has a site or platform incident open or just over, is that incident.
+            if (isService && (siteSeen || await InfraIncidentRecentAsync(a.At, cancellationToken)))
+            {
+                continue;
+            }
+
             var recentInfra = cache.Incidents.Any(i => !i.Cause.StartsWith("service.", StringComparison.Ordinal) && !i.Cause.StartsWith("manual.", StringComparison.Ordinal)
                 && (i.End is null || a.At - i.End.Value < Aftermath));
             // One incident per cause: a site lost while every site was down is part of that; a service failing
@@ -255,6 +266,23 @@ internal sealed partial class StatusWatch(
             await WriteSeriesAsync(cancellationToken);
             _seriesWritten = a.At;
         }
+    }
+
+    /// <summary>Whether the record has a site or platform incident open, or ended less than <see cref="Aftermath"/> before <paramref name="at"/>.</summary>
+    private async Task<bool> InfraIncidentRecentAsync(DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var store = await buckets.GetAsync(StatusKeys.Bucket);
+        // The site and platform causes are known by name: read each, no key listing (a listing is a consumer of its own).
+        foreach (var cause in node.Sites.Select(s => $"site.{s.Name}").Append("platform"))
+        {
+            if ((await store.GetFromLeaderAsync(StatusKeys.Cause(cause), cancellationToken))?.Value is { } state
+                && (state.OpenId is not null || (state.ResolvedAt is { } resolved && at - resolved < Aftermath)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -57,16 +57,12 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
             throw ApiProblem.BadRequest("url must be a public address (not loopback, private or link-local)");
         }
 
-        var store = await buckets.GetAsync(StatusKeys.Bucket);
-        var count = 0;
-        await foreach (var _ in store.KeysAsync("sub.*", cancellationToken))
+        if (cache.Subscriptions.Count >= MaxSubscriptions)
         {
-            if (++count >= MaxSubscriptions)
-            {
-                throw ApiProblem.Conflict($"at most {MaxSubscriptions} webhook subscriptions");
-            }
+            throw ApiProblem.Conflict($"at most {MaxSubscriptions} webhook subscriptions");
         }
 
+        var store = await buckets.GetAsync(StatusKeys.Bucket);
         var subscription = new Subscription(
             Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), url.AbsoluteUri, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), time.GetUtcNow());
         await store.TryCreateAsync(StatusKeys.Subscription(subscription.Id), subscription, cancellationToken);
@@ -86,20 +82,7 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
         await store.DeleteAsync(StatusKeys.Subscription(id), cancellationToken);
     }
 
-    public async Task<IReadOnlyList<SubscriptionView>> ListAsync(CancellationToken cancellationToken)
-    {
-        var store = await buckets.GetAsync(StatusKeys.Bucket);
-        var list = new List<SubscriptionView>();
-        await foreach (var key in store.KeysAsync("sub.*", cancellationToken))
-        {
-            if ((await store.TryGetAsync(StatusKeys.Subscription(key["sub.".Length..]), cancellationToken))?.Value is { } s)
-            {
-                list.Add(new SubscriptionView(s.Id, s.Url, null, s.CreatedAt));
-            }
-        }
-
-        return list;
-    }
+    public IReadOnlyList<SubscriptionView> List() => [.. cache.Subscriptions.Select(s => new SubscriptionView(s.Id, s.Url, null, s.CreatedAt))];
 
     /// <summary>The signature header of <paramref name="body"/>, as a subscriber checks it.</summary>
     public static string Sign(string secret, long unixSeconds, byte[] body)
@@ -133,16 +116,13 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
             return;
         }
 
-        var store = await buckets.GetAsync(StatusKeys.Bucket);
-        var subscriptions = new List<Subscription>();
-        await foreach (var key in store.KeysAsync("sub.*", cancellationToken))
+        var subscriptions = cache.Subscriptions;
+        if (subscriptions.Count == 0)
         {
-            if ((await store.TryGetAsync(StatusKeys.Subscription(key["sub.".Length..]), cancellationToken))?.Value is { } s)
-            {
-                subscriptions.Add(s);
-            }
+            return;
         }
 
+        var store = await buckets.GetAsync(StatusKeys.Bucket);
         foreach (var subscription in subscriptions)
         {
             foreach (var incident in recent)

@@ -74,8 +74,13 @@ public sealed class StatusTests(SharedClusterFixture fixture)
         await using var hook = await WebhookReceiver.StartAsync(failFirst: 1, ct);
         using var admin = Node(0, admin: true);
         using var other = Node(2);
-        var subscribed = await other.PostAsJsonAsync("/api/status/subscriptions", new SubscribeRequest(hook.Url), HaetaeJson.Options, ct);
-        Assert.Equal(HttpStatusCode.Created, subscribed.StatusCode);
+        // A 503 says "the store is electing, try again", as clients do (the shared cluster may have just started).
+        var subscribed = await WaitForAsync(
+            () => other.PostAsJsonAsync("/api/status/subscriptions", new SubscribeRequest(hook.Url), HaetaeJson.Options, ct),
+            r => r.StatusCode != HttpStatusCode.ServiceUnavailable,
+            "the subscription",
+            ct);
+        Assert.True(subscribed.StatusCode == HttpStatusCode.Created, await subscribed.Content.ReadAsStringAsync(ct));
         var subscription = (await subscribed.Content.ReadFromJsonAsync<SubscriptionView>(HaetaeJson.Options, ct))!;
 
         using var people = await Scenario.On(Cluster).Person("Jiwoo", 1).BuildAsync(ct);
@@ -84,8 +89,12 @@ public sealed class StatusTests(SharedClusterFixture fixture)
         var site = Cluster.Spec.Sites[0].Name;
         var before = DateTimeOffset.UtcNow;
 
-        var opened = await admin.PostAsJsonAsync("/api/status/incidents", new OpenIncidentRequest("Photos slow", "Photos take long to send.", [$"chat@{site}"], IncidentImpact.Minor), HaetaeJson.Options, ct);
-        Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
+        var opened = await WaitForAsync(
+            () => admin.PostAsJsonAsync("/api/status/incidents", new OpenIncidentRequest("Photos slow", "Photos take long to send.", [$"chat@{site}"], IncidentImpact.Minor), HaetaeJson.Options, ct),
+            r => r.StatusCode != HttpStatusCode.ServiceUnavailable,
+            "opening the incident",
+            ct);
+        Assert.True(opened.StatusCode == HttpStatusCode.Created, await opened.Content.ReadAsStringAsync(ct));
         var incident = (await opened.Content.ReadFromJsonAsync<IncidentView>(HaetaeJson.Options, ct))!;
         var banner = await NoticeAsync(phone, n => n.IncidentId == incident.Id && n.Kind == NoticeKind.Incident, "the banner of the incident", ct);
         Assert.Equal("Photos take long to send.", banner.Text);
@@ -236,7 +245,8 @@ public sealed class StatusTests(SharedClusterFixture fixture)
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s (last: {JsonSerializer.Serialize(last, HaetaeJson.Options)[..Math.Min(400, JsonSerializer.Serialize(last, HaetaeJson.Options).Length)]}).");
+                var seen = last is HttpResponseMessage response ? $"HTTP {(int)response.StatusCode}" : JsonSerializer.Serialize(last, HaetaeJson.Options);
+                throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s (last: {seen[..Math.Min(400, seen.Length)]}).");
             }
 
             last = await read();
