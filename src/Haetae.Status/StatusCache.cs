@@ -85,32 +85,8 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
                 _incidents.AddOrUpdate(entry.Incident.Id, entry, (_, old) => Newer(old, entry));
             }
         }), stoppingToken),
-        ResilientWatch.RunAsync(ct => WatchAsync("maintenance.>", ct, (key, data) =>
-        {
-            var id = key["maintenance.".Length..];
-            var view = data is null ? null : JsonSerializer.Deserialize<MaintenanceView>(data, HaetaeJson.Options);
-            if (view is null)
-            {
-                _maintenance.TryRemove(id, out _);
-            }
-            else
-            {
-                _maintenance[id] = view;
-            }
-        }), stoppingToken),
-        ResilientWatch.RunAsync(ct => WatchAsync("sub.>", ct, (key, data) =>
-        {
-            var id = key["sub.".Length..];
-            var subscription = data is null ? null : JsonSerializer.Deserialize<Subscription>(data, HaetaeJson.Options);
-            if (subscription is null)
-            {
-                _subscriptions.TryRemove(id, out _);
-            }
-            else
-            {
-                _subscriptions[id] = subscription;
-            }
-        }), stoppingToken),
+        ResilientWatch.RunAsync(ct => WatchAsync("maintenance.>", ct, (key, data) => Mirror(_maintenance, key["maintenance.".Length..], data)), stoppingToken),
+        ResilientWatch.RunAsync(ct => WatchAsync("sub.>", ct, (key, data) => Mirror(_subscriptions, key["sub.".Length..], data)), stoppingToken),
         RefreshNoticesAsync(stoppingToken));
 
     /// <summary>
@@ -119,6 +95,20 @@ internal sealed class StatusCache(Buckets buckets, TimeProvider time) : Backgrou
     /// <see cref="Rewatch"/>, and a copy that trailed is whole again within that.
     /// </summary>
     public static readonly TimeSpan Rewatch = TimeSpan.FromSeconds(30);
+
+    /// <summary>Keeps <paramref name="copy"/>'s entry for <paramref name="id"/> as the bucket has it (gone when deleted).</summary>
+    private static void Mirror<T>(ConcurrentDictionary<string, T> copy, string id, byte[]? data)
+        where T : class
+    {
+        if ((data is null ? null : JsonSerializer.Deserialize<T>(data, HaetaeJson.Options)) is { } value)
+        {
+            copy[id] = value;
+        }
+        else
+        {
+            copy.TryRemove(id, out _);
+        }
+    }
 
     private async Task WatchAsync(string filter, CancellationToken stoppingToken, Action<string, byte[]?> apply)
     {

@@ -129,13 +129,13 @@ internal sealed partial class Webhooks(Buckets buckets, StatusCache cache, NodeO
             {
                 foreach (var update in incident.Updates.Where(u => u.At >= subscription.CreatedAt - Backlog))
                 {
-                    await TryDeliverAsync(store, subscription, incident, update, now, cancellationToken);
+                    await TryDeliverAsync(store, subscription, incident, update, cancellationToken);
                 }
             }
         }
     }
 
-    private async Task TryDeliverAsync(JsonBucket store, Subscription subscription, IncidentView incident, IncidentUpdate update, DateTimeOffset _, CancellationToken cancellationToken)
+    private async Task TryDeliverAsync(JsonBucket store, Subscription subscription, IncidentView incident, IncidentUpdate update, CancellationToken cancellationToken)
     {
         var key = StatusKeys.Delivery(subscription.Id, incident.Id, update.Id);
         var deliveryId = $"{subscription.Id}.{incident.Id}.{update.Id}";

@@ -210,50 +210,13 @@ public sealed class StatusTests(SharedClusterFixture fixture)
     private static string Sign(string secret, long timestamp, byte[] body) =>
         $"t={timestamp},v1={Convert.ToHexStringLower(HMACSHA256.HashData(Convert.FromBase64String(secret), (byte[])[.. Encoding.UTF8.GetBytes($"{timestamp}."), .. body]))}";
 
-    private static async Task<Notice> NoticeAsync(HaetaeRealtime device, Func<Notice, bool> wanted, string phase, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Phase);
-        try
-        {
-            while (true)
-            {
-                if (await device.Frames.ReadAsync(timeout.Token) is NoticeFrame { Notices: var notices } && notices.FirstOrDefault(wanted) is { } found)
-                {
-                    return found;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s.");
-        }
-    }
+    /// <summary>The first notice <paramref name="wanted"/> accepts, from the device's next notice frames.</summary>
+    private static async Task<Notice> NoticeAsync(HaetaeRealtime device, Func<Notice, bool> wanted, string phase, CancellationToken ct) =>
+        ((NoticeFrame)await DeviceFrames.NextAsync(device, f => f is NoticeFrame { Notices: var notices } && notices.Any(wanted), phase, ct)).Notices.First(wanted);
 
-    /// <summary>Reads again until <paramref name="done"/> holds (the record reaches every node's copy through a watch), with a timeout that names the phase.</summary>
-    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, string phase, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Phase);
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
-        var last = await read();
-        while (!done(last))
-        {
-            try
-            {
-                await tick.WaitForNextTickAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                var seen = last is HttpResponseMessage response ? $"HTTP {(int)response.StatusCode}" : JsonSerializer.Serialize(last, HaetaeJson.Options);
-                throw new TimeoutException($"Phase '{phase}' did not complete within {Phase.TotalSeconds:0} s (last: {seen[..Math.Min(400, seen.Length)]}).");
-            }
-
-            last = await read();
-        }
-
-        return last;
-    }
+    /// <summary>Reads again until <paramref name="done"/> holds (the record reaches every node's copy through a watch).</summary>
+    private static Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, string phase, CancellationToken ct) =>
+        Eventually.WaitForAsync(phase, Phase, _ => read(), done, ct);
 
     /// <summary>A subscriber's endpoint: records every delivery, answers 500 to the first <c>failFirst</c> and 200 after.</summary>
     private sealed class WebhookReceiver : IAsyncDisposable

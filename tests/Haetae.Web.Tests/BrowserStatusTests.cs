@@ -69,22 +69,15 @@ public sealed class BrowserStatusTests
     }
 
     /// <summary>Reloads the page until <paramref name="selector"/> shows <paramref name="text"/> (the page is plain HTML: a reload is how it moves on).</summary>
-    private static async Task ReloadUntilAsync(IPage page, string selector, string text)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(Phase));
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
-        while (!(await page.Locator(selector).AllInnerTextsAsync()).Any(t => t.Contains(text, StringComparison.Ordinal)))
-        {
-            try
+    private static Task ReloadUntilAsync(IPage page, string selector, string text) =>
+        Eventually.WaitForAsync(
+            $"{selector} shows {text}",
+            TimeSpan.FromMilliseconds(Phase),
+            async _ =>
             {
-                await tick.WaitForNextTickAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"Phase '{selector} shows {text}' did not complete within {Phase / 1000:0} s.");
-            }
-
-            await page.ReloadAsync();
-        }
-    }
+                await page.ReloadAsync();
+                return await page.Locator(selector).AllInnerTextsAsync();
+            },
+            texts => texts.Any(t => t.Contains(text, StringComparison.Ordinal)),
+            TestContext.Current.CancellationToken);
 }
