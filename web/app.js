@@ -9,6 +9,7 @@ import { byId } from './core/dom.js';
 import { account } from './features/account/account.js';
 import { chat } from './features/chat/chat.js';
 import { friends } from './features/friends/friends.js';
+import { gifts } from './features/gifts/gifts.js';
 import { notices } from './features/notices/notices.js';
 import { pay } from './features/pay/pay.js';
 import { profiles } from './features/profiles/profiles.js';
@@ -39,7 +40,8 @@ function showSite() {
 
 const people = friends(ctx);
 const wallet = pay(ctx);
-const chats = chat(ctx, people, wallet);
+const vouchers = gifts(ctx);
+const chats = chat(ctx, people, wallet, vouchers);
 profiles(ctx);
 notices(ctx);
 const signIn = account(ctx, async () => {

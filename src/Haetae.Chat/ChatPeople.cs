@@ -10,7 +10,10 @@ internal sealed class ChatPeople(Profiles profiles, Friends friends, Func<Chats>
         chats().RequireConversationAsync(senderId, chatId, receiverId, cancellationToken);
 
     public Task<MessageView> PostMoneyAsync(string chatId, string senderId, string receiverId, MoneyNote money, string requestId, CancellationToken cancellationToken) =>
-        chats().PostMoneyAsync(senderId, chatId, receiverId, money, requestId, cancellationToken);
+        chats().PostNoteAsync(senderId, chatId, receiverId, money, null, requestId, cancellationToken);
+
+    public Task<MessageView> PostGiftAsync(string chatId, string senderId, string receiverId, GiftNote gift, string requestId, CancellationToken cancellationToken) =>
+        chats().PostNoteAsync(senderId, chatId, receiverId, null, gift, requestId, cancellationToken);
 
     public Task<UserView?> SeenByAsync(string owner, string viewer, CancellationToken cancellationToken) => profiles.ViewAsync(owner, viewer, cancellationToken);
 

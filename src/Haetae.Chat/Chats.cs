@@ -178,11 +178,12 @@ internal sealed class Chats(Buckets buckets, Accounts accounts, Friends friends,
         }
     }
 
-    /// <summary>The message that shows money sent in the chat, once per request id (the envelope's).</summary>
-    public async Task<MessageView> PostMoneyAsync(string caller, string chatId, string receiver, MoneyNote money, string requestId, CancellationToken cancellationToken)
+    /// <summary>The message that shows another service's note (money, a gift) in the chat, once per request id (the envelope's, the voucher's).</summary>
+    public async Task<MessageView> PostNoteAsync(string caller, string chatId, string receiver, MoneyNote? money, GiftNote? gift, string requestId, CancellationToken cancellationToken)
     {
         await RequireConversationAsync(caller, chatId, receiver, cancellationToken);
-        var message = await messages.AppendAsync(chatId, MessageKind.Money, caller, null, null, [receiver], requestId, cancellationToken, money);
+        var kind = gift is null ? MessageKind.Money : MessageKind.Gift;
+        var message = await messages.AppendAsync(chatId, kind, caller, null, null, [receiver], requestId, cancellationToken, money, gift);
         cursors.Advance(chatId, caller, message.Sequence, message.Sequence);
         return message;
     }

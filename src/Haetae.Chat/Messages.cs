@@ -25,11 +25,11 @@ internal sealed class Messages(INatsConnection connection, INatsJSContext js, Ti
     /// first attempt stored (JetStream's duplicate window, 10 minutes) and stores nothing new.
     /// </summary>
     public Task<MessageView> AppendAsync(
-        string chatId, MessageKind kind, string senderId, string? text, string? photoId, IReadOnlyList<string>? userIds, string requestId, CancellationToken cancellationToken, MoneyNote? money = null) =>
+        string chatId, MessageKind kind, string senderId, string? text, string? photoId, IReadOnlyList<string>? userIds, string requestId, CancellationToken cancellationToken, MoneyNote? money = null, GiftNote? gift = null) =>
         // The sender is part of the key: another member cannot reach someone else's message by reusing their request id.
         _log.AppendAsync(
             chatId,
-            sequence => new MessageView(chatId, sequence, kind, senderId, text, photoId, userIds, time.GetUtcNow(), requestId, money),
+            sequence => new MessageView(chatId, sequence, kind, senderId, text, photoId, userIds, time.GetUtcNow(), requestId, money, gift),
             $"{chatId}:{senderId}:{requestId}",
             stored => stored.ChatId == chatId && stored.SenderId == senderId && stored.RequestId == requestId,
             cancellationToken);

@@ -51,6 +51,7 @@ public sealed class HaetaeClient : IDisposable
         Chat = new ChatClient(this);
         Photos = new PhotosClient(this);
         Pay = new PayClient(this);
+        Gifts = new GiftsClient(this);
     }
 
     /// <summary>How long one call keeps trying, over every site, before giving up.</summary>
@@ -104,6 +105,9 @@ public sealed class HaetaeClient : IDisposable
 
     /// <summary>Pay: the wallet, the bank, money for friends.</summary>
     public PayClient Pay { get; }
+
+    /// <summary>Gift vouchers: the catalog, gifts for friends, redemption at a shop.</summary>
+    public GiftsClient Gifts { get; }
 
     /// <summary>Photos for chats and profiles.</summary>
     public PhotosClient Photos { get; }

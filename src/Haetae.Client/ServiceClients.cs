@@ -184,3 +184,43 @@ public sealed class PayClient
     private static string Query(params (string Name, string? Value)[] parameters) =>
         string.Join('&', parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}"));
 }
+
+/// <summary>Gift vouchers: the catalog, buying for a friend (in a chat), the caller's vouchers, and a shop's till.</summary>
+public sealed class GiftsClient
+{
+    private readonly HaetaeClient _client;
+
+    internal GiftsClient(HaetaeClient client) => _client = client;
+
+    public Task<IReadOnlyList<ProductView>> ProductsAsync(string? merchantId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<IReadOnlyList<ProductView>>(HttpMethod.Get, merchantId is null ? "api/gifts/products" : $"api/gifts/products?merchantId={Uri.EscapeDataString(merchantId)}", null, null, cancellationToken);
+
+    public Task<ProductView> AddProductAsync(string merchantId, string name, ProductKind kind, long price, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ProductView>(HttpMethod.Post, "api/gifts/products", new NewProductRequest(merchantId, name, kind, price), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<ProductView> ChangeProductAsync(string productId, ProductChange change, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<ProductView>(HttpMethod.Patch, $"api/gifts/products/{Uri.EscapeDataString(productId)}", change, null, cancellationToken);
+
+    /// <summary>Buys <paramref name="productId"/> at the <paramref name="price"/> the buyer was shown, for <paramref name="to"/>; sent in <paramref name="chatId"/> if given.</summary>
+    public Task<VoucherView> BuyAsync(string productId, long price, string to, string? chatId = null, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<VoucherView>(HttpMethod.Post, "api/gifts/vouchers", new BuyGiftRequest(productId, price, to, chatId), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<IReadOnlyList<VoucherView>> MineAsync(CancellationToken cancellationToken = default) =>
+        _client.SendAsync<IReadOnlyList<VoucherView>>(HttpMethod.Get, "api/gifts/vouchers", null, null, cancellationToken);
+
+    public Task<VoucherView> VoucherAsync(string voucherId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<VoucherView>(HttpMethod.Get, $"api/gifts/vouchers/{Uri.EscapeDataString(voucherId)}", null, null, cancellationToken);
+
+    /// <summary>The till holds the voucher with <paramref name="code"/> for an order.</summary>
+    public Task<RedemptionView> RedeemAsync(string merchantId, string code, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RedemptionView>(HttpMethod.Post, "api/gifts/redemptions", new RedeemRequest(merchantId, code), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<RedemptionView> RedemptionAsync(string redemptionId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RedemptionView>(HttpMethod.Get, $"api/gifts/redemptions/{Uri.EscapeDataString(redemptionId)}", null, null, cancellationToken);
+
+    public Task<RedemptionView> CompleteAsync(string redemptionId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RedemptionView>(HttpMethod.Post, $"api/gifts/redemptions/{Uri.EscapeDataString(redemptionId)}/complete", null, null, cancellationToken);
+
+    public Task<RedemptionView> ReleaseAsync(string redemptionId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RedemptionView>(HttpMethod.Post, $"api/gifts/redemptions/{Uri.EscapeDataString(redemptionId)}/release", null, null, cancellationToken);
+}

@@ -72,10 +72,16 @@ public enum MessageKind
 
     /// <summary>Money sent in the chat (<see cref="MessageView.Money"/>); its state is the envelope's, in pay.</summary>
     Money,
+
+    /// <summary>A gift voucher sent in the chat (<see cref="MessageView.Gift"/>); its state is the voucher's, in gifts.</summary>
+    Gift,
 }
 
 /// <summary>Money sent in a chat: the envelope (GET /api/pay/envelopes/{id} says whether it was accepted) and its amount in won.</summary>
 public sealed record MoneyNote(string EnvelopeId, long Amount);
+
+/// <summary>A gift voucher sent in a chat: the voucher (GET /api/gifts/vouchers/{id}), what it is for, at which shop, and its price in won.</summary>
+public sealed record GiftNote(string VoucherId, string Product, string Shop, long Price);
 
 /// <summary>One message of a chat. <see cref="Sequence"/> is the chat's own sequence: 1, 2, 3… with no gaps.</summary>
 public sealed record MessageView(
@@ -88,7 +94,8 @@ public sealed record MessageView(
     IReadOnlyList<string>? UserIds,
     DateTimeOffset SentAt,
     string RequestId,
-    MoneyNote? Money = null);
+    MoneyNote? Money = null,
+    GiftNote? Gift = null);
 
 /// <summary>
 /// A page of history; <see cref="Messages"/> ascend by sequence. <see cref="Senders"/> shows each sender

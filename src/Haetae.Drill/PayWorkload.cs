@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Haetae.Client;
@@ -24,13 +23,8 @@ internal sealed class PayWorkload : IDrillWorkload
     /// <summary>How long the checks wait for what the load left unanswered or pending (the platform is whole again by then).</summary>
     private static readonly TimeSpan Settling = TimeSpan.FromSeconds(90);
 
-    private readonly ServiceCalls _calls = new(Name);
+    private readonly AnsweredWrites _writes = new(Name);
     private readonly List<Payer> _payers = [];
-    private readonly ConcurrentBag<TimeSpan> _acks = [];
-    private long _retries;
-    private long _retriesDiffering;
-    private long _shortOfMoney;
-    private readonly ConcurrentQueue<string> _refusals = new();
 
     public string Service => Name;
 
@@ -108,7 +102,7 @@ internal sealed class PayWorkload : IDrillWorkload
         var requestId = HaetaeClient.NewRequestId();
         var partner = payer.Partner!;
         EnvelopeView? sent = null;
-        Task Send(HaetaeClient client) => ShortOfMoneyIsAnAnswer(async () => sent = await client.Pay.SendAsync(partner.UserId, amount, payer.ChatId, requestId));
+        Task Send(HaetaeClient client) => _writes.ShortOfMoneyIsAnAnswer(async () => sent = await client.Pay.SendAsync(partner.UserId, amount, payer.ChatId, requestId));
         await UntilAnsweredAsync(payer, context, stop, () => Send(payer.Client), () =>
         {
             if (sent is { } envelope)
@@ -119,7 +113,7 @@ internal sealed class PayWorkload : IDrillWorkload
         });
         if (sent is { } first && again)
         {
-            await UntilAnsweredAsync(payer, context, stop, () => Send(payer.Elsewhere), () => Compare(first.Id, sent?.Id));
+            await UntilAnsweredAsync(payer, context, stop, () => Send(payer.Elsewhere), () => _writes.Compare(first.Id, sent?.Id));
         }
     }
 
@@ -143,7 +137,7 @@ internal sealed class PayWorkload : IDrillWorkload
     {
         var requestId = HaetaeClient.NewRequestId();
         BankMoveView? move = null;
-        Task Move(HaetaeClient client) => ShortOfMoneyIsAnAnswer(async () =>
+        Task Move(HaetaeClient client) => _writes.ShortOfMoneyIsAnAnswer(async () =>
             move = topUp ? await client.Pay.TopUpAsync(amount, requestId) : await client.Pay.WithdrawAsync(amount, requestId));
         await UntilAnsweredAsync(payer, context, stop, () => Move(payer.Client), () =>
         {
@@ -154,7 +148,7 @@ internal sealed class PayWorkload : IDrillWorkload
         });
         if (move is { } first && again)
         {
-            await UntilAnsweredAsync(payer, context, stop, () => Move(payer.Elsewhere), () => Compare(first.Id, move?.Id));
+            await UntilAnsweredAsync(payer, context, stop, () => Move(payer.Elsewhere), () => _writes.Compare(first.Id, move?.Id));
         }
     }
 
@@ -177,7 +171,7 @@ internal sealed class PayWorkload : IDrillWorkload
 
         var sale = new Sale(asked.Id, payer, keeper, amount);
         ChargeView? approved = null;
-        Task Approve(HaetaeClient client) => ShortOfMoneyIsAnAnswer(async () => approved = await client.Pay.ApproveAsync(asked.Code));
+        Task Approve(HaetaeClient client) => _writes.ShortOfMoneyIsAnAnswer(async () => approved = await client.Pay.ApproveAsync(asked.Code));
         await UntilAnsweredAsync(payer, context, stop, () => Approve(payer.Client), () =>
         {
             if (approved is not null)
@@ -192,7 +186,7 @@ internal sealed class PayWorkload : IDrillWorkload
 
         if (again)
         {
-            await UntilAnsweredAsync(payer, context, stop, () => Approve(payer.Elsewhere), () => Compare(sale.ChargeId, approved?.Id));
+            await UntilAnsweredAsync(payer, context, stop, () => Approve(payer.Elsewhere), () => _writes.Compare(sale.ChargeId, approved?.Id));
         }
 
         var roll = random.NextDouble();
@@ -212,7 +206,7 @@ internal sealed class PayWorkload : IDrillWorkload
                 if (again)
                 {
                     ChargeView? repeated = null;
-                    await UntilAnsweredAsync(keeper, context, stop, async () => repeated = await keeper.Elsewhere.Pay.RefundAsync(sale.ChargeId, back, refundRequest), () => Compare(sale.ChargeId, repeated?.Id));
+                    await UntilAnsweredAsync(keeper, context, stop, async () => repeated = await keeper.Elsewhere.Pay.RefundAsync(sale.ChargeId, back, refundRequest), () => _writes.Compare(sale.ChargeId, repeated?.Id));
                 }
             }
         }
@@ -228,59 +222,13 @@ internal sealed class PayWorkload : IDrillWorkload
         });
     }
 
-    /// <summary>Sent again at another site with the same request id: it must name what the first answer named.</summary>
-    private void Compare(string first, string? again)
-    {
-        Interlocked.Increment(ref _retries);
-        if (again != first)
-        {
-            Interlocked.Increment(ref _retriesDiffering);
-        }
-    }
-
-    /// <summary>"Not enough money" (409) is a right answer to a payment the wallet cannot cover: recorded, not a refusal.</summary>
-    private async Task ShortOfMoneyIsAnAnswer(Func<Task> call)
-    {
-        try
-        {
-            await call();
-        }
-        catch (HaetaeApiException e) when (e.Status == HttpStatusCode.Conflict && e.Title == "Not enough money")
-        {
-            Interlocked.Increment(ref _shortOfMoney);
-        }
-    }
-
     /// <summary>
     /// Calls until the platform answers (the client fails over between sites with the same request id);
     /// a call the load's end cut short is finished by the checks, with the same request id.
     /// </summary>
     private async Task UntilAnsweredAsync(Payer payer, DrillContext context, CancellationToken stop, Func<Task> call, Action recorded)
     {
-        var outcome = Outcome.Unavailable;
-        while (outcome == Outcome.Unavailable && !stop.IsCancellationRequested)
-        {
-            outcome = await _calls.CallAsync(context.Timeline, async () =>
-            {
-                try
-                {
-                    await call();
-                }
-                catch (HaetaeApiException e)
-                {
-                    // What was refused, for the report: a valid request refused is a broken promise.
-                    _refusals.Enqueue($"{e.Message} (at {context.Timeline.Now.TotalSeconds:0.0} s)");
-                    throw;
-                }
-            });
-        }
-
-        if (outcome == Outcome.Done)
-        {
-            _acks.Add(context.Timeline.Now);
-            recorded();
-        }
-        else if (outcome == Outcome.Unavailable)
+        if (await _writes.UntilAnsweredAsync(context, stop, call, recorded) == Outcome.Unavailable)
         {
             payer.Unfinished.Enqueue((call, recorded));
         }
@@ -377,8 +325,7 @@ internal sealed class PayWorkload : IDrillWorkload
         }
 
         var audit = await AuditAsync(context, cancellationToken);
-        var writes = _acks.Count;
-        var (pauses, healPauses) = AckPauses.Of(_acks.Select(a => (Ledger.StreamName, a)), context);
+        var (pauses, healPauses) = AckPauses.Of(_writes.Acks.Select(a => (Ledger.StreamName, a)), context);
         Pauses = new WritePauses(pauses.ToDictionary(p => p.Key, p => p.Value.TotalSeconds), healPauses.ToDictionary(p => p.Key, p => p.Value.TotalSeconds));
         List<PromiseCheck> checks =
         [
@@ -391,8 +338,8 @@ internal sealed class PayWorkload : IDrillWorkload
                 $"{wrongTills} of {_payers.Count} tills differ; {sales.Count} payments approved, {sales.Count(x => x.Captured > 0)} captured, {sales.Count(x => x.Refunded > 0)} partly refunded"),
             new(Service, "every hold resolved: nothing held or on its way once everything was answered", _payers.Count + _payers.Sum(p => (long)p.Moves.Count), held + unsettled,
                 $"{held} wallets with money held, {unsettled} top-ups or withdrawals still pending after {Settling.TotalSeconds:0} s" + (examples.Count == 0 ? "" : "; e.g. " + string.Join("; ", examples))),
-            new(Service, "a write sent again at another site got the first answer", _retries, _retriesDiffering, $"{_retriesDiffering} of {_retries} retries answered differently"),
-            new(Service, "no valid pay request refused", writes + _calls.Refusals, _calls.Refusals, $"{_calls.Refusals} refused with a 4xx; {_shortOfMoney} payments refused for want of money" + (_refusals.IsEmpty ? "" : "; e.g. " + string.Join("; ", _refusals.Take(3)))),
+            _writes.Retries(Service),
+            _writes.NoneRefused(Service, "pay", "payments"),
         ];
         checks.AddRange(AckPauses.Checks(Service, Pauses, context));
         return checks;
@@ -413,7 +360,7 @@ internal sealed class PayWorkload : IDrillWorkload
     }
 
     /// <summary>The whole ledger read and checked at the first site that answers.</summary>
-    private static async Task<AuditReport> AuditAsync(DrillContext context, CancellationToken cancellationToken)
+    internal static async Task<AuditReport> AuditAsync(DrillContext context, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", context.AdminKey);

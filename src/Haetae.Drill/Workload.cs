@@ -226,3 +226,84 @@ internal static class AckPauses
 
     private static List<(TimeSpan From, TimeSpan To)> Gaps(IReadOnlyList<TimeSpan> times) => [.. times.Zip(times.Skip(1))];
 }
+
+/// <summary>
+/// A workload's writes that carry request ids: each is called until the platform answers (the client fails
+/// over between sites with the same request id), its acknowledgement kept for the pause checks, its
+/// refusals kept for the report; a write sent again at another site is compared with the first answer.
+/// </summary>
+internal sealed class AnsweredWrites(string service)
+{
+    private readonly ServiceCalls _calls = new(service);
+    private readonly ConcurrentQueue<string> _refusals = new();
+    private long _retries;
+    private long _differing;
+    private long _shortOfMoney;
+
+    /// <summary>When each write was acknowledged, on the drill's clock.</summary>
+    public ConcurrentBag<TimeSpan> Acks { get; } = [];
+
+    /// <summary>
+    /// Calls until answered; records an acknowledged one. Unavailable means the load stopped first (the
+    /// caller finishes it later, with the same request id).
+    /// </summary>
+    public async Task<Outcome> UntilAnsweredAsync(DrillContext context, CancellationToken stop, Func<Task> call, Action recorded)
+    {
+        var outcome = Outcome.Unavailable;
+        while (outcome == Outcome.Unavailable && !stop.IsCancellationRequested)
+        {
+            outcome = await _calls.CallAsync(context.Timeline, async () =>
+            {
+                try
+                {
+                    await call();
+                }
+                catch (Haetae.Client.HaetaeApiException e)
+                {
+                    // What was refused, for the report: a valid request refused is a broken promise.
+                    _refusals.Enqueue($"{e.Message} (at {context.Timeline.Now.TotalSeconds:0.0} s)");
+                    throw;
+                }
+            });
+        }
+
+        if (outcome == Outcome.Done)
+        {
+            Acks.Add(context.Timeline.Now);
+            recorded();
+        }
+
+        return outcome;
+    }
+
+    /// <summary>Sent again at another site with the same request id: it must name what the first answer named.</summary>
+    public void Compare(string? first, string? again)
+    {
+        Interlocked.Increment(ref _retries);
+        if (again != first)
+        {
+            Interlocked.Increment(ref _differing);
+        }
+    }
+
+    /// <summary>"Not enough money" (409) is a right answer to a payment the wallet cannot cover: counted, not a refusal.</summary>
+    public async Task ShortOfMoneyIsAnAnswer(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Haetae.Client.HaetaeApiException e) when (e.Status == System.Net.HttpStatusCode.Conflict && e.Title == "Not enough money")
+        {
+            Interlocked.Increment(ref _shortOfMoney);
+        }
+    }
+
+    public PromiseCheck Retries(string service) =>
+        new(service, "a write sent again at another site got the first answer", _retries, _differing, $"{_differing} of {_retries} retries answered differently");
+
+    /// <summary>No valid request refused: <paramref name="what"/> names the requests ("pay", "gifts").</summary>
+    public PromiseCheck NoneRefused(string service, string what, string shortOf) =>
+        new(service, $"no valid {what} request refused", Acks.Count + _calls.Refusals, _calls.Refusals,
+            $"{_calls.Refusals} refused with a 4xx; {Interlocked.Read(ref _shortOfMoney)} {shortOf} refused for want of money" + (_refusals.IsEmpty ? "" : "; e.g. " + string.Join("; ", _refusals.Take(3))));
+}

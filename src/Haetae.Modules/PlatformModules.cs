@@ -1,4 +1,5 @@
 using Haetae.Chat;
+using Haetae.Gifts;
 using Haetae.Login;
 using Haetae.Operations;
 using Haetae.Pay;
@@ -14,7 +15,7 @@ namespace Haetae.Modules;
 /// </summary>
 public static class PlatformModules
 {
-    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule(), new StatusModule()];
+    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule(), new GiftsModule(), new StatusModule()];
 
     /// <summary>Every module's streams, buckets and object stores: what every node provisions.</summary>
     public static AssetCatalog Catalog { get; } = AssetCatalog.Of(All);

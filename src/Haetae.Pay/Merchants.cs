@@ -56,6 +56,9 @@ public sealed class Merchants(Ledger ledger, Buckets buckets, Wallets wallets, T
 
     public static string Till(string merchantId) => "m-" + merchantId;
 
+    /// <summary>The shop whose till <paramref name="account"/> is; null for any other account.</summary>
+    public static string? MerchantOf(string account) => account.StartsWith("m-", StringComparison.Ordinal) ? account[2..] : null;
+
     public static string Allowance(string chargeId) => "r-" + chargeId;
 
     public static string AuthorizationId(string chargeId) => chargeId + "-a";

@@ -36,6 +36,7 @@ public sealed class PayModule : IHaetaeModule
         services.AddHttpClient<BankClient>();
         services.AddSingleton<Wallets>();
         services.AddSingleton<Merchants>();
+        services.AddSingleton<IPayments, Payments>();
         services.AddSingleton(sp => new PayRequests(new KeptResponses(sp.GetRequiredService<Buckets>(), RequestsBucket, sp.GetRequiredService<TimeProvider>())));
         services.AddHostedService<PayReconciler>();
         services.AddSingleton<IAcknowledgedWritesCheck, PayAuditCheck>();

@@ -3,7 +3,6 @@ using System.Globalization;
 using Haetae.Contracts;
 using Haetae.Platform;
 using Haetae.Platform.Hosting;
-using Haetae.Platform.Identity;
 using Haetae.Platform.Store;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -149,33 +148,9 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
 
     public async Task<EnvelopeView> SendAsync(string user, SendMoneyRequest request, string requestId, CancellationToken cancellationToken)
     {
-        var to = request.To;
-        if (!AccountRules.IsUserId(to))
-        {
-            throw ApiProblem.BadRequest("to must name a person (their user id)");
-        }
-
-        if (to == user)
-        {
-            throw ApiProblem.BadRequest("money is sent to someone else");
-        }
-
         RequireAmount(request.Amount, MaxSend);
-        if (await people.SeenByAsync(to, user, cancellationToken) is null)
-        {
-            throw ApiProblem.NotFound($"no person {to}");
-        }
-
-        if (request.ChatId is { } chatId)
-        {
-            // Checked before anything is held: money for a chat it cannot be shown in is not sent.
-            await chats.RequireAsync(chatId, user, to, cancellationToken);
-        }
-        else if (!await people.AreFriendsAsync(user, to, cancellationToken))
-        {
-            throw ApiProblem.Forbidden("money goes to friends, or to someone in a chat with you, and not between people who blocked one another");
-        }
-
+        await Recipients.RequireAsync(people, chats, user, request.To, request.ChatId, "money", cancellationToken);
+        var to = request.To!;
         var (wallet, theirs) = (PayAccounts.Wallet(user), PayAccounts.Wallet(to));
         await Task.WhenAll(OpenAsync(wallet, AccountFlags.DebitsMustNotExceedCredits, cancellationToken), OpenAsync(theirs, AccountFlags.DebitsMustNotExceedCredits, cancellationToken));
         var now = time.GetUtcNow();
@@ -266,6 +241,8 @@ public sealed partial class Wallets(Ledger ledger, BankClient bank, Buckets buck
         var other = transfer.CreditAccount == mine ? transfer.DebitAccount : transfer.CreditAccount;
         var counterparty = PayAccounts.PersonOf(other) is { } person
             ? new Counterparty("person", person, (await people.SeenByAsync(person, user, cancellationToken))?.DisplayName ?? "(unknown)")
+            : Merchants.MerchantOf(other) is { } shop
+            ? new Counterparty("merchant", shop, (await (await buckets.GetAsync(Merchants.Bucket)).TryGetAsync(MerchantKeys.Merchant(shop), cancellationToken))?.Value.Name ?? "(shop)")
             : new Counterparty("bank", null, "Bank · 은행");
         return new HistoryItem(transfer.Id, transfer.Code, sign * posted, sign * held, counterparty, transfer.At);
     }

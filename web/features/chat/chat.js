@@ -11,7 +11,8 @@ import { requestId } from '../../core/transport.js';
 /** @typedef {import('../../core/context.js').UserView} UserView */
 /**
  * @typedef {{ chatId: string, sequence: number, senderId: string, requestId?: string, kind?: string, text?: string | null,
- *   photoId?: string | null, userIds?: string[], sentAt: string, money?: { envelopeId: string, amount: number } | null }} MessageView
+ *   photoId?: string | null, userIds?: string[], sentAt: string, money?: { envelopeId: string, amount: number } | null,
+ *   gift?: { voucherId: string, product: string, shop: string, price: number } | null }} MessageView
  */
 /** @typedef {{ id: string, title?: string | null, members: UserView[], lastSequence: number, lastMessage?: MessageView | null, unread: number }} ChatView */
 /** @typedef {{ delivered: number, read: number }} Receipt */
@@ -37,8 +38,9 @@ const strings = {
  * @param {Context} ctx
  * @param {ReturnType<typeof import('../friends/friends.js').friends>} friends
  * @param {ReturnType<typeof import('../pay/pay.js').pay>} wallet money in chats: sending it, and its messages
+ * @param {ReturnType<typeof import('../gifts/gifts.js').gifts>} gifts gift vouchers in chats: buying one, and its messages
  */
-export function chat(ctx, friends, wallet) {
+export function chat(ctx, friends, wallet, gifts) {
   ctx.i18n.add(strings);
   const t = (/** @type {string} */ key) => ctx.t(key);
   /** @type {Map<string, ChatView>} */
@@ -112,6 +114,8 @@ export function chat(ctx, friends, wallet) {
     byId('chat-members').textContent = view.members.map((m) => ctx.nameOf(m.id, m.displayName)).join(' · ');
     // Money goes to one person: offered in a chat of two.
     byId('send-money-form').hidden = view.members.length !== 2;
+    byId('send-gift-form').hidden = view.members.length !== 2;
+    if (view.members.length === 2) loadProducts();
     draft.value = prefs.get(`draft.${chatId}`, '');
     renderChats();
     await catchUp(chatId);
@@ -185,12 +189,13 @@ export function chat(ctx, friends, wallet) {
       ...held.map((message) => ({ key: `m${message.sequence}`, message })),
       ...ctx.outbox.of('message').filter((e) => e.body.chatId === chatId).map((e) => ({ key: `p${e.id}`, pending: { text: e.body.text || t('photo') } })),
       ...wallet.unsent(chatId).map((e) => ({ key: `p${e.id}`, pending: { text: e.text } })),
+      ...gifts.unsent(chatId).map((e) => ({ key: `p${e.id}`, pending: { text: e.text } })),
     ];
     renderKeyed(list, items, (item) => item.key, (item) => {
       if ('pending' in item) return JSON.stringify([item.pending.text, ctx.i18n.lang]);
       const m = item.message;
       const system = m.kind === 'Joined' || m.kind === 'Left';
-      return JSON.stringify(system ? [systemText(m)] : [ctx.nameOf(m.senderId), m.text, m.photoId, metaOf(m, seen, view), m.money ? wallet.keyOf(m) : null]);
+      return JSON.stringify(system ? [systemText(m)] : [ctx.nameOf(m.senderId), m.text, m.photoId, metaOf(m, seen, view), m.money ? wallet.keyOf(m) : null, m.gift ? gifts.keyOf(m) : null]);
     }, (item) => {
       if ('pending' in item) {
         return el('li', { className: 'mine pending' }, el('p', { className: 'text', textContent: item.pending.text }), el('span', { className: 'meta', textContent: t('notSent') }));
@@ -208,6 +213,7 @@ export function chat(ctx, friends, wallet) {
       if (m.text) line.append(el('p', { className: 'text', textContent: m.text }));
       if (m.photoId) line.append(photoElement(m.photoId, `${who}: ${t('photo')}`));
       if (m.kind === 'Money') line.append(wallet.element(m));
+      if (m.kind === 'Gift') line.append(gifts.element(m));
       line.append(el('span', { className: 'meta', textContent: metaOf(m, seen, view) }));
       return line;
     });
@@ -294,6 +300,30 @@ export function chat(ctx, friends, wallet) {
     saveDraft();
   }
 
+  // The gift picker: the products on sale, with their prices (asked for when a chat of two opens).
+  async function loadProducts() {
+    try {
+      const products = await gifts.products();
+      const pick = byId('gift-product', HTMLSelectElement);
+      const chosen = pick.value;
+      pick.replaceChildren(...products.map((p) => el('option', { value: p.id, textContent: `${p.name} · ${p.shop} · ₩${p.price.toLocaleString('ko-KR')}` })));
+      if (products.some((p) => p.id === chosen)) pick.value = chosen;
+    } catch (e) { showError(chatError, e); }
+  }
+
+  /** @param {Event} event */
+  async function sendGift(event) {
+    event.preventDefault();
+    const view = open ? chats.get(open) : undefined;
+    const to = view?.members.find((m) => m.id !== ctx.user.id);
+    const productId = byId('gift-product', HTMLSelectElement).value;
+    if (!view || !to || !productId) return;
+    chatError.textContent = '';
+    try {
+      await gifts.send(view.id, to.id, productId);
+    } catch (e) { showError(chatError, e); }
+  }
+
   /** @param {Event} event */
   async function sendMoney(event) {
     event.preventDefault();
@@ -370,7 +400,9 @@ export function chat(ctx, friends, wallet) {
   byId('new-chat-form').addEventListener('submit', newChat);
   byId('composer').addEventListener('submit', send);
   byId('send-money-form').addEventListener('submit', sendMoney);
+  byId('send-gift-form').addEventListener('submit', sendGift);
   wallet.onChange(() => { if (open) renderMessages(); });
+  gifts.onChange(() => { if (open) renderMessages(); });
   draft.addEventListener('input', saveDraft);
   draft.addEventListener('keydown', (event) => { if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) send(event); });
   document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
