@@ -2,6 +2,8 @@
 // The shop's till, served by every node: the keeper (signed in through the app, in this browser) asks
 // for a payment, shows its code, and sees it approved by the payer in their app; then captures all or
 // part of it, voids it, or refunds it. The state of a payment always comes from the platform's ledger.
+// Gift vouchers too: the keeper puts products in the catalog; a customer shows a voucher's code, the till
+// holds the voucher while the order is made, then completes it (the shop is paid, once) or releases it.
 import { byId, el, input, showError } from '../core/dom.js';
 import { prefs } from '../core/prefs.js';
 import { Transport, requestId, sleep } from '../core/transport.js';
@@ -18,6 +20,10 @@ transport.token = prefs.get('token', /** @type {{ accessToken: string } | null} 
 const error = byId('pos-error');
 /** @type {ChargeView | null} */
 let charge = null;
+/** @typedef {{ id: string, name: string, kind: 'Item' | 'Amount', price: number, retired: boolean }} ProductView */
+/** @typedef {{ id: string, product: string, kind: string, price: number, state: 'Held' | 'Completed' | 'Released' | 'Lapsed' }} RedemptionView */
+/** @type {RedemptionView | null} */
+let redemption = null;
 
 /** @param {() => Promise<unknown>} act */
 async function attempt(act) {
@@ -35,6 +41,25 @@ async function loadShops() {
   const shop = shops.find((s) => s.id === pick.value);
   byId('shop-balance').textContent = shop ? won(shop.balance) : '';
   byId('pos-charge').hidden = !shop;
+  byId('pos-gifts').hidden = !shop;
+  if (shop) await loadProducts(shop.id);
+}
+
+/** @param {string} shopId */
+async function loadProducts(shopId) {
+  /** @type {ProductView[]} */
+  const products = await transport.send('GET', `/api/gifts/products?merchantId=${encodeURIComponent(shopId)}`);
+  byId('product-list').replaceChildren(...products.map((p) => el('li', { textContent: `${p.name} · ${won(p.price)}${p.retired ? ' · retired' : ''}` })));
+}
+
+/** @param {RedemptionView} view */
+function showRedemption(view) {
+  redemption = view;
+  byId('redemption').hidden = false;
+  byId('redemption-what').textContent = `${view.product} · ${won(view.price)}`;
+  byId('redemption-state').textContent = view.state;
+  byId('complete-redemption').hidden = view.state !== 'Held';
+  byId('release-redemption').hidden = view.state !== 'Held';
 }
 
 /** @param {ChargeView} view */
@@ -103,6 +128,34 @@ byId('refund-form').addEventListener('submit', (event) => {
     await loadShops();
   });
 });
+
+byId('product-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  attempt(async () => {
+    const merchantId = byId('shop-pick', HTMLSelectElement).value;
+    const body = { merchantId, name: input('product-name').value.trim(), kind: byId('product-kind', HTMLSelectElement).value, price: Number(input('product-price').value) };
+    await transport.send('POST', '/api/gifts/products', body, { id: requestId() });
+    input('product-name').value = '';
+    input('product-price').value = '';
+    await loadProducts(merchantId);
+  });
+});
+byId('redeem-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  attempt(async () => {
+    const merchantId = byId('shop-pick', HTMLSelectElement).value;
+    showRedemption(await transport.send('POST', '/api/gifts/redemptions', { merchantId, code: input('voucher-code').value.trim() }, { id: requestId() }));
+  });
+});
+byId('complete-redemption').addEventListener('click', () => attempt(async () => {
+  if (!redemption) return;
+  showRedemption(await transport.send('POST', `/api/gifts/redemptions/${redemption.id}/complete`));
+  input('voucher-code').value = '';
+  await loadShops();
+}));
+byId('release-redemption').addEventListener('click', () => attempt(async () => {
+  if (redemption) showRedemption(await transport.send('POST', `/api/gifts/redemptions/${redemption.id}/release`));
+}));
 
 transport.onSiteChange = () => { byId('site').textContent = transport.current ? `→ ${transport.current.name}` : ''; };
 await transport.discover();
