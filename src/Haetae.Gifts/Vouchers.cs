@@ -165,38 +165,40 @@ public sealed class Vouchers(GiftStore store, Catalog catalog, IPayments payment
             : throw ApiProblem.NotFound("no voucher with this code");
     }
 
-    /// <summary>
-    /// When the voucher expires: the date it was sold with, moved by the part inside its validity of every
-    /// recorded outage of gifts (overlapping ones counted once). A move can reach into a later outage,
-    /// which moves it again, so it is worked out until it stands.
-    /// </summary>
+    /// <summary>When the voucher expires, and why: <see cref="Extend"/> over the incident record's outages of gifts since its sale.</summary>
     public async Task<(DateTimeOffset Expires, IReadOnlyList<ValidityExtension> Extensions)> ValidityAsync(VoucherRecord voucher, CancellationToken cancellationToken)
     {
-        var end = voucher.ValidUntil;
-        List<ValidityExtension> extensions = [];
-        for (var round = 0; round < 16; round++)
-        {
-            var windows = await outages.OverlappingAsync(Service, voucher.Issued, end, cancellationToken);
-            extensions = [];
-            var covered = voucher.Issued;
-            foreach (var w in windows.OrderBy(w => w.From))
-            {
-                var from = w.From > covered ? w.From : covered;
-                var to = w.To < end ? w.To : end;
-                if (to > from)
-                {
-                    extensions.Add(new ValidityExtension(w.IncidentId, w.From, w.To, (to - from).TotalSeconds));
-                    covered = to;
-                }
-            }
+        // Every outage that could move it: none ends after now, so none after the later of now and the sold date.
+        var now = time.GetUtcNow();
+        var windows = await outages.OverlappingAsync(Service, voucher.Issued, now > voucher.ValidUntil ? now : voucher.ValidUntil, cancellationToken);
+        return Extend(voucher.Issued, voucher.ValidUntil, windows);
+    }
 
-            var moved = voucher.ValidUntil + TimeSpan.FromSeconds(extensions.Sum(e => e.Seconds));
-            if (moved == end)
+    /// <summary>
+    /// The sold date <paramref name="validUntil"/> moved by every outage inside the validity, the part of
+    /// each after the sale and not under an earlier one (overlapping outages count once). An outage that
+    /// begins before the moving end counts whole: the end moves past it as it counts (the fixed point of
+    /// "moved by the outages before the moved date"), so a move can reach a later outage, which counts too.
+    /// </summary>
+    public static (DateTimeOffset Expires, IReadOnlyList<ValidityExtension> Extensions) Extend(DateTimeOffset issued, DateTimeOffset validUntil, IEnumerable<OutageWindow> windows)
+    {
+        var end = validUntil;
+        var covered = issued;
+        List<ValidityExtension> extensions = [];
+        foreach (var w in windows.OrderBy(w => w.From))
+        {
+            var from = w.From > covered ? w.From : covered;
+            if (w.From >= end)
             {
                 break;
             }
 
-            end = moved;
+            if (w.To > from)
+            {
+                extensions.Add(new ValidityExtension(w.IncidentId, w.From, w.To, (w.To - from).TotalSeconds));
+                end += w.To - from;
+                covered = w.To;
+            }
         }
 
         return (end, extensions);
