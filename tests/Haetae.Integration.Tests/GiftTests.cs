@@ -201,11 +201,6 @@ public sealed class GiftTests(SharedClusterFixture fixture)
         Assert.Equal(HttpStatusCode.Gone, await RefusedAsync(() => sora.Gifts.RedeemAsync(shop.Id, refunded.Code!, cancellationToken: ct)));
     }
 
-    /// <summary>The clock, <paramref name="ahead"/> from now.</summary>
-    private sealed class Later(TimeSpan ahead) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;
-    }
 
     /// <summary>The incident record's outages, as every node's status API answers them.</summary>
     private sealed class OutagesOf(HttpClient node) : IOutages

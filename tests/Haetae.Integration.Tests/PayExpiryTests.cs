@@ -13,12 +13,6 @@ namespace Haetae.Integration.Tests;
 [Collection(SharedClusterCollection.Name)]
 public sealed class PayExpiryTests(SharedClusterFixture fixture)
 {
-    /// <summary>The clock, <paramref name="ahead"/> from now.</summary>
-    private sealed class Later(TimeSpan ahead) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;
-    }
-
     [Fact]
     public async Task An_envelope_nobody_accepts_and_a_payment_no_shop_captures_go_back_once_their_time_is_up()
     {

@@ -39,12 +39,7 @@ public sealed class BrowserPayTests
     private static async Task RunAsync(TestCluster cluster, IPage alice, IPage bob, CancellationToken ct)
     {
         var sites = cluster.Spec.Sites;
-        await alice.GotoAsync(sites[0].NodeUri.ToString());
-        await bob.GotoAsync(sites[1].NodeUri.ToString());
-        var aliceId = await WebPeople.SignUpAsync(alice, "앨리스", $"alice-{Guid.NewGuid():N}@example.com");
-        var bobId = await WebPeople.SignUpAsync(bob, "Bob", $"bob-{Guid.NewGuid():N}@example.com");
-        await WebPeople.AddFriendAsync(alice, bobId, "Bob");
-        await WebPeople.AddFriendAsync(bob, aliceId, "앨리스");
+        await WebPeople.TwoFriendsAsync(alice, sites[0].NodeUri, "앨리스", bob, sites[1].NodeUri, "Bob");
 
         // Alice tops up ₩30,000 from the bank (its own process, outside every site).
         await alice.Locator("#open-wallet").ClickAsync();

@@ -27,4 +27,16 @@ internal static class WebPeople
         await page.Locator("#add-friend-form button[type=submit]").ClickAsync();
         await Assertions.Expect(page.Locator("#friend-list")).ToContainTextAsync(name, new() { Timeout = Phase });
     }
+
+    /// <summary>Two people, each signed up on the site their page was loaded from, who add each other as friends; their IDs.</summary>
+    public static async Task<(string First, string Second)> TwoFriendsAsync(IPage first, Uri firstSite, string firstName, IPage second, Uri secondSite, string secondName)
+    {
+        await first.GotoAsync(firstSite.ToString());
+        await second.GotoAsync(secondSite.ToString());
+        var firstId = await SignUpAsync(first, firstName, $"{Guid.NewGuid():N}@example.com");
+        var secondId = await SignUpAsync(second, secondName, $"{Guid.NewGuid():N}@example.com");
+        await AddFriendAsync(first, secondId, secondName);
+        await AddFriendAsync(second, firstId, firstName);
+        return (firstId, secondId);
+    }
 }
