@@ -13,6 +13,7 @@ import { gifts } from './features/gifts/gifts.js';
 import { notices } from './features/notices/notices.js';
 import { pay } from './features/pay/pay.js';
 import { profiles } from './features/profiles/profiles.js';
+import { rides } from './features/rides/rides.js';
 
 const strings = {
   en: {
@@ -43,6 +44,7 @@ const wallet = pay(ctx);
 const vouchers = gifts(ctx);
 const chats = chat(ctx, people, wallet, vouchers);
 profiles(ctx);
+rides(ctx);
 notices(ctx);
 const signIn = account(ctx, async () => {
   await Promise.all([people.load(), chats.load()]);

@@ -52,6 +52,7 @@ public sealed class HaetaeClient : IDisposable
         Photos = new PhotosClient(this);
         Pay = new PayClient(this);
         Gifts = new GiftsClient(this);
+        Rides = new RidesClient(this);
     }
 
     /// <summary>How long one call keeps trying, over every site, before giving up.</summary>
@@ -108,6 +109,9 @@ public sealed class HaetaeClient : IDisposable
 
     /// <summary>Gift vouchers: the catalog, gifts for friends, redemption at a shop.</summary>
     public GiftsClient Gifts { get; }
+
+    /// <summary>Scooter rides.</summary>
+    public RidesClient Rides { get; }
 
     /// <summary>Photos for chats and profiles.</summary>
     public PhotosClient Photos { get; }

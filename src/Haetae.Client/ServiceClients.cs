@@ -224,3 +224,31 @@ public sealed class GiftsClient
     public Task<RedemptionView> ReleaseAsync(string redemptionId, CancellationToken cancellationToken = default) =>
         _client.SendAsync<RedemptionView>(HttpMethod.Post, $"api/gifts/redemptions/{Uri.EscapeDataString(redemptionId)}/release", null, null, cancellationToken);
 }
+
+/// <summary>Scooter rides: the scooters, unlocking one, ending the ride, and uploading a lock the scooter signed for the phone.</summary>
+public sealed class RidesClient
+{
+    private readonly HaetaeClient _client;
+
+    internal RidesClient(HaetaeClient client) => _client = client;
+
+    public Task<IReadOnlyList<ScooterView>> ScootersAsync(CancellationToken cancellationToken = default) =>
+        _client.SendAsync<IReadOnlyList<ScooterView>>(HttpMethod.Get, "api/rides/scooters", null, null, cancellationToken);
+
+    public Task<RideView> StartAsync(string scooterId, string? requestId = null, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RideView>(HttpMethod.Post, "api/rides", new StartRideRequest(scooterId), requestId ?? HaetaeClient.NewRequestId(), cancellationToken);
+
+    public Task<RideView> RideAsync(string rideId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RideView>(HttpMethod.Get, $"api/rides/{Uri.EscapeDataString(rideId)}", null, null, cancellationToken);
+
+    public Task<IReadOnlyList<RideView>> MineAsync(CancellationToken cancellationToken = default) =>
+        _client.SendAsync<IReadOnlyList<RideView>>(HttpMethod.Get, "api/rides", null, null, cancellationToken);
+
+    /// <summary>Ends the ride through the platform, which asks the scooter to lock over its network.</summary>
+    public Task<RideView> EndAsync(string rideId, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RideView>(HttpMethod.Post, $"api/rides/{Uri.EscapeDataString(rideId)}/end", null, null, cancellationToken);
+
+    /// <summary>Uploads a lock the scooter signed and handed the phone over the short-range channel.</summary>
+    public Task<RideView> UploadAsync(SignedScooterEvent signed, CancellationToken cancellationToken = default) =>
+        _client.SendAsync<RideView>(HttpMethod.Post, "api/rides/events?from=phone", signed, null, cancellationToken);
+}

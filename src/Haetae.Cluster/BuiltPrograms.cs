@@ -24,6 +24,9 @@ public static class BuiltPrograms
     /// <summary>The sample third-party app.</summary>
     public static string Exchange() => Beside("Exchange", "Exchange.dll");
 
+    /// <summary>The sample fleet of scooters.</summary>
+    public static string Fleet() => Beside("Fleet", "Fleet.dll");
+
     /// <summary>The sample bank.</summary>
     public static string Bank() => Beside("Bank", "Bank.dll");
 

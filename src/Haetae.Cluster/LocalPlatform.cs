@@ -16,6 +16,9 @@ public sealed class LocalPlatformOptions
     /// <summary>Start the sample bank (wallet top-ups and withdrawals) beside the sites. Default true; needs nodes.</summary>
     public bool WithBank { get; set; } = true;
 
+    /// <summary>Start the sample fleet of scooters once the nodes are ready. Default true; needs nodes.</summary>
+    public bool WithFleet { get; set; } = true;
+
     /// <summary>The control socket `haetae up` serves, if any: the console then offers fire and rebuild.</summary>
     public string? ControlSocket { get; set; }
 
@@ -87,6 +90,9 @@ public sealed partial class LocalPlatform : IAsyncDisposable
     /// <summary>The sample bank, when it runs (<see cref="LocalPlatformOptions.WithBank"/>).</summary>
     public BankApp? Bank { get; private set; }
 
+    /// <summary>The sample fleet of scooters, when it runs (<see cref="LocalPlatformOptions.WithFleet"/>).</summary>
+    public FleetApp? Fleet { get; private set; }
+
     /// <summary>Starts every site and waits until the platform is ready (meta leader elected, every node ready).</summary>
     public static async Task<LocalPlatform> StartAsync(PlatformSpec spec, LocalPlatformOptions options, CancellationToken cancellationToken)
     {
@@ -114,6 +120,12 @@ public sealed partial class LocalPlatform : IAsyncDisposable
 
             await Task.WhenAll(spec.Sites.Select(site => platform.StartSiteAsync(site)));
             await platform.WaitUntilReadyAsync(cancellationToken);
+            if (options.WithNodes && options.WithFleet)
+            {
+                platform.Fleet = new FleetApp(spec, options.Log);
+                await platform.Fleet.StartAsync(cancellationToken);
+            }
+
             if (options.WithNodes && options.WithExchange)
             {
                 platform.Exchange = new ExchangeApp(spec, options.Log);
@@ -189,7 +201,7 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             // Everything of a local platform is on loopback, its webhook subscribers too.
             ["Haetae__Status__PrivateWebhooks"] = "true",
         };
-        foreach (var (name, value) in BankApp.NodeSettings(Spec))
+        foreach (var (name, value) in BankApp.NodeSettings(Spec).Concat(FleetApp.NodeSettings(Spec)))
         {
             environment[name] = value;
         }
@@ -261,6 +273,11 @@ public sealed partial class LocalPlatform : IAsyncDisposable
             if (Exchange is not null)
             {
                 await Exchange.StopAsync(_options.StopGrace);
+            }
+
+            if (Fleet is not null)
+            {
+                await Fleet.StopAsync(_options.StopGrace);
             }
 
             await Task.WhenAll(_sites.Values.Where(s => s.Node is not null).Select(s => ChildProcesses.StopAsync(s.Node!, _options.StopGrace)));

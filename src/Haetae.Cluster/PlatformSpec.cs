@@ -12,18 +12,19 @@ public sealed record LinkSpec(string From, string To, string Address, int Port);
 /// <summary>
 /// Generated secrets of one platform: the application, system and route users' passwords, the
 /// operator's admin key for the login provider's admin API, the sample exchange's client secret, and
-/// the secret the platform signs its calls to the sample bank with.
+/// the secret the platform signs its calls to the sample bank with, and the one it signs its network calls to
+/// the sample fleet's scooters with.
 /// </summary>
-public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword, string AdminKey, string ExchangeSecret, string BankSecret)
+public sealed record PlatformSecrets(string AppPassword, string SystemPassword, string RoutePassword, string AdminKey, string ExchangeSecret, string BankSecret, string FleetSecret = "")
 {
     public const string AppUser = "haetae";
     public const string SystemUser = "sys";
     public const string RouteUser = "route";
 
-    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret());
+    public static PlatformSecrets Generate() => new(NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret(), NewSecret());
 
     /// <summary>Whether every secret is there (a secrets file from an older version lacks the newer ones).</summary>
-    public bool IsComplete => new[] { AppPassword, SystemPassword, RoutePassword, AdminKey, ExchangeSecret, BankSecret }.All(s => s is { Length: > 0 });
+    public bool IsComplete => new[] { AppPassword, SystemPassword, RoutePassword, AdminKey, ExchangeSecret, BankSecret, FleetSecret }.All(s => s is { Length: > 0 });
 
     private static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 }
@@ -42,6 +43,12 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
 
     /// <summary>The bank's own folder (its SQLite store): no fire at a site reaches it.</summary>
     public string BankDirectory => Path.Combine(RootDirectory, "bank");
+
+    /// <summary>Where the sample fleet of scooters listens (their network, and the short-range channel phones reach them through): outside every site.</summary>
+    public Uri FleetUri { get; init; } = new("http://127.0.0.10:8092/");
+
+    /// <summary>The fleet's own folder (its SQLite store of scooters, their keys and counters).</summary>
+    public string FleetDirectory => Path.Combine(RootDirectory, "fleet");
 
     /// <summary>When not empty, every route between two sites goes through one of these proxies.</summary>
     public IReadOnlyList<LinkSpec> Links { get; init; } = [];
@@ -109,6 +116,7 @@ public sealed partial record PlatformSpec(string ClusterName, IReadOnlyList<Site
             Links = links,
             ExchangeUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
             BankUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
+            FleetUri = new Uri($"http://127.0.0.10:{FreePort("127.0.0.10")}/"),
         };
     }
 

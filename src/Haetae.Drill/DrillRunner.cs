@@ -100,7 +100,7 @@ public static class DrillRunner
             }
 
             var timeline = new DrillTimeline();
-            var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options) { Exchange = platform.Exchange?.Uri, Bank = platform.Bank, AdminKey = platform.Spec.Secrets.AdminKey };
+            var context = new DrillContext([.. platform.Spec.Sites.Select(s => s.NodeUri)], timeline, options) { Exchange = platform.Exchange?.Uri, Bank = platform.Bank, Fleet = platform.Fleet, AdminKey = platform.Spec.Secrets.AdminKey };
             var servers = (await platform.ReadStatusAsync(cancellationToken)).Sites.Select(s => new DrillServer(s.Name, s.ServerVersion, s.SyncAlways)).ToList();
             log($"nats-server: {string.Join(", ", servers.Select(s => $"{s.Site} {s.Version ?? "?"}{(s.SyncAlways == true ? " (fsync)" : " (lazy fsync)")}"))}");
             IDrillWorkload[] workloads = [.. DrillWorkloads.All()];

@@ -24,6 +24,9 @@ public sealed record DrillContext(IReadOnlyList<Uri> Sites, DrillTimeline Timeli
     /// <summary>The sample bank, when the platform runs it: its records are checked against the wallets'.</summary>
     public Haetae.Cluster.BankApp? Bank { get; init; }
 
+    /// <summary>The sample fleet of scooters, when the platform runs it: riders' phones reach its scooters over the short-range channel.</summary>
+    public Haetae.Cluster.FleetApp? Fleet { get; init; }
+
     /// <summary>The operator's admin key (the pay audit).</summary>
     public string? AdminKey { get; init; }
 

@@ -5,6 +5,7 @@ using Haetae.Operations;
 using Haetae.Pay;
 using Haetae.Platform;
 using Haetae.Platform.Identity;
+using Haetae.Rides;
 using Haetae.Status;
 
 namespace Haetae.Modules;
@@ -15,7 +16,7 @@ namespace Haetae.Modules;
 /// </summary>
 public static class PlatformModules
 {
-    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule(), new GiftsModule(), new StatusModule()];
+    public static IReadOnlyList<IHaetaeModule> All { get; } = [new IdentityModule(), new ChatModule(), new LoginModule(), new ConsoleModule(), new PayModule(), new GiftsModule(), new RidesModule(), new StatusModule()];
 
     /// <summary>Every module's streams, buckets and object stores: what every node provisions.</summary>
     public static AssetCatalog Catalog { get; } = AssetCatalog.Of(All);

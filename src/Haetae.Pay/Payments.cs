@@ -7,6 +7,22 @@ namespace Haetae.Pay;
 /// <summary>The kit's <see cref="IPayments"/> on pay's ledger: holds from a wallet to a shop's till, settled once.</summary>
 public sealed class Payments(Ledger ledger, Wallets wallets, Buckets buckets, TimeProvider time) : IPayments
 {
+    /// <summary>The keeper of a service's own shop: no person (no user id has this form), so no one signs in as it.</summary>
+    public static string ServiceOwner(string merchantId) => "service:" + merchantId;
+
+    public async Task<Shop> OpenServiceShopAsync(string merchantId, string name, CancellationToken cancellationToken)
+    {
+        var store = await buckets.GetAsync(Merchants.Bucket);
+        var record = new MerchantRecord(merchantId, name, ServiceOwner(merchantId), time.GetUtcNow());
+        if (!await store.TryCreateAsync(MerchantKeys.Merchant(merchantId), record, cancellationToken))
+        {
+            record = (await StoreRetry.ThroughElectionAsync(() => store.GetFromLeaderAsync(MerchantKeys.Merchant(merchantId), cancellationToken), cancellationToken))!.Value;
+        }
+
+        await ledger.OpenAsync(Merchants.Till(merchantId), AccountFlags.DebitsMustNotExceedCredits, cancellationToken);
+        return new Shop(record.Id, record.Name, record.OwnerId);
+    }
+
     public async Task<Shop?> ShopAsync(string merchantId, CancellationToken cancellationToken)
     {
         if (!RequestIds.IsValid(merchantId))

@@ -20,6 +20,9 @@ public sealed record Shop(string Id, string Name, string OwnerId);
 /// </summary>
 public interface IPayments
 {
+    /// <summary>Opens (once) a shop a platform service keeps itself, as rides keeps the fares' till; opening it again returns it.</summary>
+    Task<Shop> OpenServiceShopAsync(string merchantId, string name, CancellationToken cancellationToken);
+
     /// <summary>The shop, read from its leader; null when there is none.</summary>
     Task<Shop?> ShopAsync(string merchantId, CancellationToken cancellationToken);
 

@@ -218,12 +218,16 @@ public sealed class StatusTests(SharedClusterFixture fixture)
     private static Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done, string phase, CancellationToken ct) =>
         Eventually.WaitForAsync(phase, Phase, _ => read(), done, ct);
 
-    /// <summary>A subscriber's endpoint: records every delivery, answers 500 to the first <c>failFirst</c> and 200 after.</summary>
+    /// <summary>
+    /// A subscriber's endpoint: records every delivery, answers 500 to the first <c>failFirst</c> of each
+    /// incident and 200 after (per incident: the shared cluster may deliver another incident's update first).
+    /// </summary>
     private sealed class WebhookReceiver : IAsyncDisposable
     {
         private readonly HttpListener _listener = new();
         private readonly CancellationTokenSource _stop = new();
-        private int _toFail;
+        private int _failFirst;
+        private readonly ConcurrentDictionary<string, int> _failed = new(StringComparer.Ordinal);
         private Task _loop = Task.CompletedTask;
 
         public sealed record Delivery(WebhookPayload Payload, string Signature, long Timestamp, byte[] Body, bool Answered2xx);
@@ -234,7 +238,7 @@ public sealed class StatusTests(SharedClusterFixture fixture)
 
         public static Task<WebhookReceiver> StartAsync(int failFirst, CancellationToken ct)
         {
-            var receiver = new WebhookReceiver { _toFail = failFirst };
+            var receiver = new WebhookReceiver { _failFirst = failFirst };
             using var probe = new TcpListener(IPAddress.Loopback, 0);
             probe.Start();
             var port = ((IPEndPoint)probe.LocalEndpoint).Port;
@@ -267,8 +271,8 @@ public sealed class StatusTests(SharedClusterFixture fixture)
                 await context.Request.InputStream.CopyToAsync(body);
                 var signature = context.Request.Headers["Haetae-Signature"] ?? "";
                 var timestamp = long.TryParse(signature.Split(',')[0].Replace("t=", "", StringComparison.Ordinal), out var t) ? t : 0;
-                var ok = Interlocked.Decrement(ref _toFail) < 0;
                 var payload = JsonSerializer.Deserialize<WebhookPayload>(body.ToArray(), HaetaeJson.Options)!;
+                var ok = _failed.AddOrUpdate(payload.Incident.Id, 1, (_, n) => n + 1) > _failFirst;
                 Received.Enqueue(new Delivery(payload, signature, timestamp, body.ToArray(), ok));
                 context.Response.StatusCode = ok ? 200 : 500;
                 context.Response.Close();

@@ -255,7 +255,7 @@ export function chat(ctx, friends, wallet, gifts) {
   }
 
   function renderOutbox() {
-    const pending = ctx.outbox.of('message').length + ctx.outbox.of('envelope').length;
+    const pending = ctx.outbox.of('message').length + ctx.outbox.of('envelope').length + ctx.outbox.of('gift').length;
     byId('outbox').textContent = pending > 0 ? `${t('sending')}: ${pending}` : '';
     if (ctx.me) renderMessages();
   }
