@@ -166,6 +166,11 @@ internal static class HaetaeCommand
             await output.WriteLineAsync($"  {"bank",-12} {bank.Uri} (the bank wallets top up from and withdraw to)");
         }
 
+        if (platform.Fleet is { } fleet)
+        {
+            await output.WriteLineAsync($"  {"fleet",-12} {fleet.Uri} (the kick-scooters: their network to the platform, and the short-range channel for phones)");
+        }
+
         await output.WriteLineAsync("In another terminal: ./haetae status | ./haetae evacuate SITE | ./haetae fire SITE | ./haetae rebuild SITE. Ctrl+C stops everything.");
         try
         {
