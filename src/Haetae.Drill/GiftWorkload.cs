@@ -241,13 +241,13 @@ internal sealed class GiftWorkload : IDrillWorkload
                 if ((completions == 1) != (view.State == VoucherState.Redeemed) || view.State is VoucherState.Issuing or VoucherState.Refunded)
                 {
                     wrongState++;
-                    Example(examples, $"voucher {sold.Id} is {view.State}, its shop completed {completions} redemptions of it");
+                    CheckHelpers.Example(examples, $"voucher {sold.Id} is {view.State}, its shop completed {completions} redemptions of it");
                 }
             }
             catch (HaetaeApiException e) when (e.Status == HttpStatusCode.NotFound)
             {
                 lost++;
-                Example(examples, $"voucher {sold.Id}, acknowledged to its buyer, is not there");
+                CheckHelpers.Example(examples, $"voucher {sold.Id}, acknowledged to its buyer, is not there");
             }
         }
 
@@ -261,7 +261,7 @@ internal sealed class GiftWorkload : IDrillWorkload
             if (wallet.Balance != StartingTopUp - redeemed || wallet.Held != mine.Sum(s => s.Price) - redeemed)
             {
                 wrongWallets++;
-                Example(examples, $"{giver.UserId} holds ₩{wallet.Balance:N0} (₩{wallet.Held:N0} held), its records say ₩{StartingTopUp - redeemed:N0} (₩{mine.Sum(s => s.Price) - redeemed:N0} in gifts not yet redeemed)");
+                CheckHelpers.Example(examples, $"{giver.UserId} holds ₩{wallet.Balance:N0} (₩{wallet.Held:N0} held), its records say ₩{StartingTopUp - redeemed:N0} (₩{mine.Sum(s => s.Price) - redeemed:N0} in gifts not yet redeemed)");
             }
         }
 
@@ -273,7 +273,7 @@ internal sealed class GiftWorkload : IDrillWorkload
             if (till.Balance != takings || till.Approved != theirs.Sum(s => s.Price) - takings)
             {
                 wrongTills++;
-                Example(examples, $"shop {till.Id} holds ₩{till.Balance:N0} (₩{till.Approved:N0} in vouchers), its records say ₩{takings:N0}");
+                CheckHelpers.Example(examples, $"shop {till.Id} holds ₩{till.Balance:N0} (₩{till.Approved:N0} in vouchers), its records say ₩{takings:N0}");
             }
         }
 
@@ -388,14 +388,6 @@ internal sealed class GiftWorkload : IDrillWorkload
         }
 
         throw new InvalidOperationException("no site answered the incident record");
-    }
-
-    private static void Example(List<string> examples, string example)
-    {
-        if (examples.Count < 3)
-        {
-            examples.Add(example);
-        }
     }
 
     public ValueTask DisposeAsync()

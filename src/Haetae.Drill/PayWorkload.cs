@@ -267,7 +267,7 @@ internal sealed class PayWorkload : IDrillWorkload
             {
                 try
                 {
-                    var settled = await Eventually(settling.Token, ct => payer.Client.Pay.MoveAsync(id, ct), m => m.State != MoveState.Pending);
+                    var settled = await CheckHelpers.EventuallyAsync(settling.Token, ct => payer.Client.Pay.MoveAsync(id, ct), m => m.State != MoveState.Pending);
                     if (settled.State == MoveState.Done)
                     {
                         payer.ToppedUp += topUp ? amount : 0;
@@ -343,20 +343,6 @@ internal sealed class PayWorkload : IDrillWorkload
         ];
         checks.AddRange(AckPauses.Checks(Service, Pauses, context));
         return checks;
-    }
-
-    private static async Task<T> Eventually<T>(CancellationToken cancellationToken, Func<CancellationToken, Task<T>> probe, Func<T, bool> done)
-    {
-        while (true)
-        {
-            var value = await probe(cancellationToken);
-            if (done(value))
-            {
-                return value;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
     }
 
     /// <summary>The whole ledger read and checked at the first site that answers.</summary>

@@ -21,6 +21,9 @@ internal sealed class RideWorkload : IDrillWorkload
     private const long StartingTopUp = 200_000;
     private static readonly TimeSpan Settling = TimeSpan.FromSeconds(90);
 
+    /// <summary>An address no site listens on: a phone that reaches no site.</summary>
+    private static readonly Uri Nowhere = new("http://127.0.0.9:9/");
+
     private readonly AnsweredWrites _writes = new(Name);
     private readonly List<Rider> _riders = [];
     private readonly HttpClient _shortRange = new() { Timeout = TimeSpan.FromSeconds(5) };
@@ -105,6 +108,21 @@ internal sealed class RideWorkload : IDrillWorkload
             }
         }
 
+        else
+        {
+            // No site answers this phone (its addresses lead nowhere): the app gives up on the platform quickly.
+            using var nowhere = new HaetaeClient([Nowhere], TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(1)) { AccessToken = rider.Client.AccessToken };
+            try
+            {
+                await nowhere.Rides.EndAsync(trip.RideId, cancellationToken);
+                throw new InvalidOperationException("a phone cut off from every site reached one");
+            }
+            catch (HaetaeUnavailableException)
+            {
+                // As expected: the phone turns to the scooter next to it.
+            }
+        }
+
         // The phone next to the scooter: the short-range channel works whatever the platform and the network do.
         Interlocked.Increment(ref _throughPhone);
         try
@@ -173,12 +191,12 @@ internal sealed class RideWorkload : IDrillWorkload
             RideView view;
             try
             {
-                view = await Eventually(settling.Token, ct => rider.Client.Rides.RideAsync(trip.RideId, ct), v => v.Fare is not null);
+                view = await CheckHelpers.EventuallyAsync(settling.Token, ct => rider.Client.Rides.RideAsync(trip.RideId, ct), v => v.Fare is not null);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 notSettled++;
-                Example(examples, $"ride {trip.RideId} not settled after {Settling.TotalSeconds:0} s");
+                CheckHelpers.Example(examples, $"ride {trip.RideId} not settled after {Settling.TotalSeconds:0} s");
                 continue;
             }
 
@@ -187,7 +205,7 @@ internal sealed class RideWorkload : IDrillWorkload
             if (view.Locked != trip.LockedAt || view.Fare.Minutes > signedMinutes || view.Fare.Total != Math.Min(view.Fare.Cap, view.Fare.StartFee + (view.Fare.Minutes * view.Fare.PerMinute)))
             {
                 billedAfterLock++;
-                Example(examples, $"ride {trip.RideId} locked at {view.Locked:O} (the rider's record: {trip.LockedAt:O}), billed {view.Fare.Minutes} minutes for {signedMinutes} signed");
+                CheckHelpers.Example(examples, $"ride {trip.RideId} locked at {view.Locked:O} (the rider's record: {trip.LockedAt:O}), billed {view.Fare.Minutes} minutes for {signedMinutes} signed");
             }
         }
 
@@ -199,7 +217,7 @@ internal sealed class RideWorkload : IDrillWorkload
             if (wallet.Balance != StartingTopUp - charged)
             {
                 wrongWallets++;
-                Example(examples, $"{rider.UserId} holds ₩{wallet.Balance:N0}, its rides' fares say ₩{StartingTopUp - charged:N0}");
+                CheckHelpers.Example(examples, $"{rider.UserId} holds ₩{wallet.Balance:N0}, its rides' fares say ₩{StartingTopUp - charged:N0}");
             }
 
             held += wallet.Held != 0 || wallet.Incoming != 0 ? 1 : 0;
@@ -212,39 +230,17 @@ internal sealed class RideWorkload : IDrillWorkload
         List<PromiseCheck> checks =
         [
             new(Service, "0 rides that could not be ended", trips.Count, trips.Count - ended,
-                $"{trips.Count} rides, {Interlocked.Read(ref _throughPhone)} ended from the phone over the short-range channel; {Interlocked.Read(ref _unreachable)} times the app could not reach the scooter"),
+                $"{trips.Count} rides, {Interlocked.Read(ref _throughPhone)} ended from the phone over the short-range channel; {Interlocked.Read(ref _unreachable)} times the app could not reach the scooter; {Interlocked.Read(ref _busy)} unlocks of a scooter taken first or flat"),
             new(Service, "every ride settled with its fare, none billed a minute after its signed lock", ended, notSettled + billedAfterLock,
                 $"{notSettled} not settled, {billedAfterLock} billed otherwise than their signed times say; ₩{fares:N0} in fares" + (examples.Count == 0 ? "" : "; e.g. " + string.Join("; ", examples))),
             new(Service, "0 rides charged twice: every wallet paid exactly its rides' fares", _riders.Count, wrongWallets, $"{wrongWallets} of {_riders.Count} wallets differ"),
             new(Service, "every hold resolved", _riders.Count, held, $"{held} wallets with money still held"),
             new(Service, "money conserved through pay's audit", audit.Transfers, audit.Violations.Count,
                 $"{audit.Transfers} transfers, sum of balances ₩{audit.SumOfBalances:N0}" + (audit.Violations.Count == 0 ? "" : "; " + string.Join("; ", audit.Violations.Take(3)))),
-            _writes.NoneRefused(Service, "ride", $"unlocks of scooters taken first or flat ({Interlocked.Read(ref _busy)}); rides"),
+            _writes.NoneRefused(Service, "ride", "unlocks"),
         ];
         checks.AddRange(AckPauses.Checks(Service, Pauses, context));
         return checks;
-    }
-
-    private static async Task<T> Eventually<T>(CancellationToken cancellationToken, Func<CancellationToken, Task<T>> probe, Func<T, bool> done)
-    {
-        while (true)
-        {
-            var value = await probe(cancellationToken);
-            if (done(value))
-            {
-                return value;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
-    private static void Example(List<string> examples, string example)
-    {
-        if (examples.Count < 3)
-        {
-            examples.Add(example);
-        }
     }
 
     public ValueTask DisposeAsync()

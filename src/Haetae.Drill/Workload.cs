@@ -310,3 +310,31 @@ internal sealed class AnsweredWrites(string service)
         new(service, $"no valid {what} request refused", Acks.Count + _calls.Refusals, _calls.Refusals,
             $"{_calls.Refusals} refused with a 4xx; {Interlocked.Read(ref _shortOfMoney)} {shortOf} refused for want of money" + (_refusals.IsEmpty ? "" : "; e.g. " + string.Join("; ", _refusals.Take(3))));
 }
+
+/// <summary>What the workloads' checks share: waiting for the platform to settle, and a few examples of what broke.</summary>
+internal static class CheckHelpers
+{
+    /// <summary>Asks until <paramref name="done"/> holds (five times a second), or the token ends the wait.</summary>
+    public static async Task<T> EventuallyAsync<T>(CancellationToken cancellationToken, Func<CancellationToken, Task<T>> probe, Func<T, bool> done)
+    {
+        while (true)
+        {
+            var value = await probe(cancellationToken);
+            if (done(value))
+            {
+                return value;
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    /// <summary>Keeps the first three examples for the report.</summary>
+    public static void Example(List<string> examples, string example)
+    {
+        if (examples.Count < 3)
+        {
+            examples.Add(example);
+        }
+    }
+}

@@ -36,7 +36,7 @@ public sealed class StatusTests(SharedClusterFixture fixture)
     public async Task Every_node_serves_the_status_page_in_Korean_and_English_with_its_JSON_uptime_and_Atom_feed()
     {
         var ct = TestContext.Current.CancellationToken;
-        var components = Cluster.Spec.Sites.Count * 6;
+        var components = Cluster.Spec.Sites.Count * 7;
         for (var site = 0; site < Cluster.Spec.Sites.Count; site++)
         {
             using var http = Node(site);
@@ -46,7 +46,7 @@ public sealed class StatusTests(SharedClusterFixture fixture)
                 "a fresh status from every node",
                 ct);
             Assert.Equal(Cluster.Spec.Sites[site].Name, status!.Site);
-            Assert.Equal(["chat", "gifts", "login", "pay", "profiles", "site"], status.Components.Select(c => c.Service).Distinct().Order(StringComparer.Ordinal));
+            Assert.Equal(["chat", "gifts", "login", "pay", "profiles", "rides", "site"], status.Components.Select(c => c.Service).Distinct().Order(StringComparer.Ordinal));
 
             var korean = await http.GetAsync("/status?lang=ko", ct);
             Assert.Equal("text/html", korean.Content.Headers.ContentType?.MediaType);
