@@ -42,84 +42,25 @@ internal static class ChatBench
             receivers.Add(device);
         }
 
-        // API: send, time the acknowledgement, and time the delivery at the receiver's device.
+        // Each sender's own device too: sends can go over its realtime connection instead of HTTP.
+        var devices = new List<HaetaeRealtime>();
+        foreach (var (client, _) in senders)
+        {
+            var device = new HaetaeRealtime(client);
+            await device.Live.WaitAsync(TimeSpan.FromSeconds(30));
+            devices.Add(device);
+        }
+
         var clock = Stopwatch.StartNew();
-        var sentAt = new ConcurrentDictionary<string, double>();
-        var delivery = new ConcurrentBag<double>();
         var total = pairs * perSender;
-        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var readers = receivers.Select(device => Task.Run(async () =>
-        {
-            while (!delivered.Task.IsCompleted && await device.Frames.WaitToReadAsync())
-            {
-                while (!delivered.Task.IsCompleted && device.Frames.TryRead(out var frame))
-                {
-                    if (frame is MessageFrame { Message: var m } && sentAt.TryGetValue(m.RequestId, out var at))
-                    {
-                        delivery.Add(clock.Elapsed.TotalMilliseconds - at);
-                        if (delivery.Count >= total)
-                        {
-                            delivered.TrySetResult();
-                        }
-                    }
-                }
-            }
-        })).ToList();
-        var readersDone = Task.WhenAll(readers);
 
-        // Peak: every sender as fast as its acknowledgements come back.
-        var apiAcks = new ConcurrentBag<double>();
-        var apiStart = clock.Elapsed;
-        await Task.WhenAll(senders.Select(s => Task.Run(async () =>
-        {
-            for (var n = 0; n < perSender; n++)
-            {
-                var requestId = HaetaeClient.NewRequestId();
-                var start = clock.Elapsed.TotalMilliseconds;
-                sentAt[requestId] = start;
-                await s.Client.Chat.SendTextAsync(s.ChatId, $"message {n}", requestId);
-                apiAcks.Add(clock.Elapsed.TotalMilliseconds - start);
-            }
-        })));
-        var apiSeconds = (clock.Elapsed - apiStart).TotalSeconds;
-        await delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        var peakRate = total / apiSeconds;
+        // Peak: every sender as fast as its acknowledgements come back, through HTTP, then over its socket.
+        var http = await PhaseAsync(receivers, senders.Count, perSender, clock, (i, n, requestId) => senders[i].Client.Chat.SendTextAsync(senders[i].ChatId, $"message {n}", requestId));
+        var socket = await PhaseAsync(receivers, senders.Count, perSender, clock, (i, n, requestId) => devices[i].SendAsync(senders[i].ChatId, $"socket {n}", requestId: requestId));
 
-        // Half the peak rate, paced: the delivery target is stated at this load.
-        var halfDelivery = new ConcurrentBag<double>();
-        var halfTotal = total / 2;
-        var halfDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var halfSentAt = new ConcurrentDictionary<string, double>();
-        var halfReaders = receivers.Select(device => Task.Run(async () =>
-        {
-            while (!halfDone.Task.IsCompleted && await device.Frames.WaitToReadAsync())
-            {
-                while (device.Frames.TryRead(out var frame))
-                {
-                    if (frame is MessageFrame { Message: var m } && halfSentAt.TryGetValue(m.RequestId, out var at))
-                    {
-                        halfDelivery.Add(clock.Elapsed.TotalMilliseconds - at);
-                        if (halfDelivery.Count >= halfTotal)
-                        {
-                            halfDone.TrySetResult();
-                        }
-                    }
-                }
-            }
-        })).ToList();
-        var interval = TimeSpan.FromSeconds(senders.Count / (peakRate / 2));
-        await Task.WhenAll(senders.Select((s, i) => Task.Run(async () =>
-        {
-            using var pace = new PeriodicTimer(interval);
-            for (var n = 0; n < perSender / 2; n++)
-            {
-                await pace.WaitForNextTickAsync();
-                var requestId = HaetaeClient.NewRequestId();
-                halfSentAt[requestId] = clock.Elapsed.TotalMilliseconds;
-                await s.Client.Chat.SendTextAsync(s.ChatId, $"paced {n}", requestId);
-            }
-        })));
-        await halfDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Half the socket's peak rate, paced: the delivery target is stated at this load.
+        var interval = TimeSpan.FromSeconds(senders.Count / (socket.Rate / 2));
+        var half = await PhaseAsync(receivers, senders.Count, perSender / 2, clock, (i, n, requestId) => devices[i].SendAsync(senders[i].ChatId, $"paced {n}", requestId: requestId), interval);
 
         // Raw JetStream at the same concurrency, one publish at a time each, R3, with message ids.
         await using var connection = await cluster.ConnectAsync();
@@ -138,22 +79,88 @@ internal static class ChatBench
         var rawSeconds = (clock.Elapsed - rawStart).TotalSeconds;
 
         await output.WriteLineAsync($"# chat benchmark: {pairs} senders × {perSender} messages, one at a time each, {(syncEveryWrite ? "every write fsynced" : "lazy fsync")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:u}");
-        await output.WriteLineAsync($"API send:      {total / apiSeconds,8:N0} msg/s  ack p50 {P(apiAcks, 50),6:0.0} ms  p99 {P(apiAcks, 99),6:0.0} ms  delivery p50 {P(delivery, 50),6:0.0} ms  p99 {P(delivery, 99),6:0.0} ms");
-        await output.WriteLineAsync($"raw JetStream: {total / rawSeconds,8:N0} msg/s  ack p50 {P(rawAcks, 50),6:0.0} ms  p99 {P(rawAcks, 99),6:0.0} ms");
-        await output.WriteLineAsync($"API rate / raw rate: {total / apiSeconds / (total / rawSeconds):0.00}");
-        await output.WriteLineAsync($"API at half the peak rate ({peakRate / 2:N0} msg/s, paced): delivery p50 {P(halfDelivery, 50),6:0.0} ms  p99 {P(halfDelivery, 99),6:0.0} ms");
+        var raw = total / rawSeconds;
+        await output.WriteLineAsync($"API send (HTTP):   {http.Rate,8:N0} msg/s  ack p50 {P(http.Acks, 50),6:0.0} ms  p99 {P(http.Acks, 99),6:0.0} ms  delivery p50 {P(http.Delivery, 50),6:0.0} ms  p99 {P(http.Delivery, 99),6:0.0} ms");
+        await output.WriteLineAsync($"API send (socket): {socket.Rate,8:N0} msg/s  ack p50 {P(socket.Acks, 50),6:0.0} ms  p99 {P(socket.Acks, 99),6:0.0} ms  delivery p50 {P(socket.Delivery, 50),6:0.0} ms  p99 {P(socket.Delivery, 99),6:0.0} ms");
+        await output.WriteLineAsync($"raw JetStream:     {raw,8:N0} msg/s  ack p50 {P(rawAcks, 50),6:0.0} ms  p99 {P(rawAcks, 99),6:0.0} ms");
+        await output.WriteLineAsync($"API rate / raw rate: HTTP {http.Rate / raw:0.00}, socket {socket.Rate / raw:0.00}");
+        await output.WriteLineAsync($"socket at half its peak rate ({socket.Rate / 2:N0} msg/s, paced): delivery p50 {P(half.Delivery, 50),6:0.0} ms  p99 {P(half.Delivery, 99),6:0.0} ms");
 
-        foreach (var device in receivers)
+        foreach (var device in receivers.Concat(devices))
         {
             await device.DisposeAsync();
         }
 
-        await readersDone;
-        await Task.WhenAll(halfReaders);
         foreach (var (client, _) in senders)
         {
             client.Dispose();
         }
+    }
+
+    private sealed record Phase(double Rate, IReadOnlyCollection<double> Acks, IReadOnlyCollection<double> Delivery);
+
+    /// <summary>
+    /// Every sender sends <paramref name="perSender"/> messages one at a time (each waits for its
+    /// acknowledgement; paced at <paramref name="interval"/> if given); the acknowledgements are timed, and
+    /// the delivery of each message at its receiver's device.
+    /// </summary>
+    private static async Task<Phase> PhaseAsync(
+        IReadOnlyList<HaetaeRealtime> receivers, int senders, int perSender, Stopwatch clock, Func<int, int, string, Task> send, TimeSpan? interval = null)
+    {
+        var sentAt = new ConcurrentDictionary<string, double>();
+        var delivery = new ConcurrentBag<double>();
+        var total = senders * perSender;
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var readers = receivers.Select(device => Task.Run(async () =>
+        {
+            try
+            {
+                while (await device.Frames.WaitToReadAsync(stop.Token))
+                {
+                    while (device.Frames.TryRead(out var frame))
+                    {
+                        if (frame is MessageFrame { Message: var m } && sentAt.TryGetValue(m.RequestId, out var at))
+                        {
+                            delivery.Add(clock.Elapsed.TotalMilliseconds - at);
+                            if (delivery.Count >= total)
+                            {
+                                delivered.TrySetResult();
+                            }
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The phase is over.
+            }
+        })).ToList();
+
+        var acks = new ConcurrentBag<double>();
+        var started = clock.Elapsed;
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(i => Task.Run(async () =>
+        {
+            using var pace = interval is { } every ? new PeriodicTimer(every) : null;
+            for (var n = 0; n < perSender; n++)
+            {
+                if (pace is not null)
+                {
+                    await pace.WaitForNextTickAsync();
+                }
+
+                var requestId = HaetaeClient.NewRequestId();
+                var start = clock.Elapsed.TotalMilliseconds;
+                sentAt[requestId] = start;
+                await send(i, n, requestId);
+                acks.Add(clock.Elapsed.TotalMilliseconds - start);
+            }
+        })));
+        var seconds = (clock.Elapsed - started).TotalSeconds;
+        await delivered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        return new Phase(total / seconds, acks, delivery);
     }
 
     private static double P(IEnumerable<double> values, int percentile)

@@ -2,7 +2,10 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Haetae.Contracts;
 using Haetae.Platform;
+using Haetae.Platform.Hosting;
 using Haetae.Platform.Realtime;
+using Haetae.Platform.Store;
+using Microsoft.AspNetCore.Http;
 
 namespace Haetae.Chat;
 
@@ -38,7 +41,8 @@ internal abstract record DeviceEvent
 /// <remarks>The endpoint registers the device's inbox with the hub before it accepts the socket (so a person
 /// with too many devices gets a 429, not a socket), and removes it when <see cref="RunAsync"/> ends.</remarks>
 internal sealed class DeviceSession(
-    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles, IPlatformNotices notices)
+    string userId, DeviceQueue<DeviceEvent> inbox, DeviceSocket socket, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Profiles profiles, IPlatformNotices notices,
+    Traffic traffic)
 {
     /// <summary>Devices one person may have connected to one node.</summary>
     public const int MaxPerUser = 10;
@@ -121,8 +125,44 @@ internal sealed class DeviceSession(
 
     private async Task ReadUntilClosedAsync()
     {
-        await socket.ReadUntilClosedAsync();
+        await socket.ReadFramesAsync<DeviceFrame>(OnFrameAsync);
         inbox.Close();
+    }
+
+    /// <summary>
+    /// A send over the connection: the same call as the HTTP API's, answered on the connection in the order
+    /// the sends came (a device may have many in flight; they are stored one after another). Other frames
+    /// are ignored, so that a newer device can talk to an older node.
+    /// </summary>
+    private async Task OnFrameAsync(DeviceFrame frame)
+    {
+        if (frame.Type != "send")
+        {
+            return;
+        }
+
+        if (!RequestIds.IsValid(frame.RequestId) || frame.ChatId is null)
+        {
+            await SendAsync(new RefusedFrame(frame.RequestId, StatusCodes.Status400BadRequest, "Invalid request", "a send frame has a requestId (1 to 64 letters, digits, '-' or '_') and a chatId"));
+            return;
+        }
+
+        var answer = await traffic.CountWriteAsync<RealtimeFrame>("chat", userId, async () =>
+        {
+            try
+            {
+                return new SentFrame(frame.RequestId!, await chats.SendAsync(userId, frame.ChatId, new SendMessageRequest(frame.Text, frame.PhotoId), frame.RequestId!, socket.Closing));
+            }
+            catch (ApiProblem problem)
+            {
+                return new RefusedFrame(frame.RequestId, problem.Status, problem.Title, problem.Detail);
+            }
+            catch (Exception e) when (StoreFailures.IsTransient(e) && !socket.Closing.IsCancellationRequested)
+            {
+                return new RefusedFrame(frame.RequestId, StatusCodes.Status503ServiceUnavailable, "Store busy", "the message was not stored in time; send it again with the same request id");
+            }
+        }, a => a is RefusedFrame { Status: >= 500 });
+        await SendAsync(answer);
     }
 
     private async Task HandleAsync(DeviceEvent e, CancellationToken cancellationToken)

@@ -8,7 +8,9 @@ namespace Haetae.Client;
 /// <summary>
 /// A device's realtime connection. It connects to the client's current site, resumes every chat from the
 /// last sequence it has seen, and when the socket drops it moves to the next site and resumes again, so
-/// the frames it hands out have no gap and no duplicate per chat.
+/// the frames it hands out have no gap and no duplicate per chat. Messages can be sent over it
+/// (<see cref="SendAsync"/>): many in flight at once, answered in order; what a dropped connection did not
+/// answer is sent again at the next site with the same request ids, so each is stored once.
 /// </summary>
 public sealed class HaetaeRealtime : IAsyncDisposable
 {
@@ -18,6 +20,15 @@ public sealed class HaetaeRealtime : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Sends not yet answered, oldest first; the socket they go out on once the connection is live (null meanwhile).</summary>
+    private readonly List<PendingSend> _pending = [];
+    private ClientWebSocket? _liveSocket;
+
+    /// <summary>One write at a time on the socket; a reconnect's resends hold it until all are out, so order is kept.</summary>
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    private sealed record PendingSend(string RequestId, byte[] Frame, TaskCompletionSource<MessageView> Done);
 
     /// <summary>
     /// False until the device has been live once (or was given where it stood): until then it resumes as a
@@ -54,6 +65,125 @@ public sealed class HaetaeRealtime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a message over the connection (text or a photo id, as POST /api/chats/{chatId}/messages): the
+    /// message as stored (on a majority of sites, on disk), with its sequence. Refusals are
+    /// <see cref="HaetaeApiException"/>s; a dropped connection sends it again, with the same request id.
+    /// </summary>
+    public async Task<MessageView> SendAsync(string chatId, string? text, string? photoId = null, string? requestId = null, CancellationToken cancellationToken = default)
+    {
+        var id = requestId ?? HaetaeClient.NewRequestId();
+        var pending = new PendingSend(id, JsonSerializer.SerializeToUtf8Bytes(new DeviceFrame("send", id, chatId, text, photoId), HaetaeJson.Options), new TaskCompletionSource<MessageView>(TaskCreationOptions.RunContinuationsAsynchronously));
+        ClientWebSocket? socket;
+        lock (_pending)
+        {
+            _pending.Add(pending);
+            socket = _liveSocket;
+        }
+
+        if (socket is not null)
+        {
+            await WriteAsync(socket, [pending], cancellationToken);
+        }
+
+        try
+        {
+            return await pending.Done.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            lock (_pending)
+            {
+                _pending.Remove(pending);
+            }
+        }
+    }
+
+    /// <summary>Writes the sends in order; a socket that fails is left to the reconnect, which sends them again.</summary>
+    private async Task WriteAsync(ClientWebSocket socket, IReadOnlyList<PendingSend> sends, CancellationToken cancellationToken, bool locked = false)
+    {
+        if (!locked)
+        {
+            await _writing.WaitAsync(cancellationToken);
+        }
+
+        try
+        {
+            foreach (var send in sends)
+            {
+                await socket.SendAsync(send.Frame, WebSocketMessageType.Text, true, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // The connection is going: the next one sends these again.
+        }
+        finally
+        {
+            if (!locked)
+            {
+                _writing.Release();
+            }
+        }
+    }
+
+    /// <summary>The connection is live: what is pending goes out first, in order, then new sends go straight out.</summary>
+    private async Task GoLiveAsync(ClientWebSocket socket, CancellationToken stop)
+    {
+        await _writing.WaitAsync(stop);
+        try
+        {
+            PendingSend[] again;
+            lock (_pending)
+            {
+                again = [.. _pending];
+                _liveSocket = socket;
+            }
+
+            await WriteAsync(socket, again, stop, locked: true);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private void Answered(RealtimeFrame frame)
+    {
+        var (requestId, message, refused) = frame switch
+        {
+            SentFrame sent => (sent.RequestId, sent.Message, (RefusedFrame?)null),
+            RefusedFrame no => (no.RequestId, null, no),
+            _ => (null, null, null),
+        };
+        PendingSend? pending;
+        ClientWebSocket? socket;
+        lock (_pending)
+        {
+            pending = _pending.FirstOrDefault(p => p.RequestId == requestId);
+            socket = _liveSocket;
+        }
+
+        if (pending is null)
+        {
+            return;
+        }
+
+        if (message is not null)
+        {
+            pending.Done.TrySetResult(message);
+        }
+        else if (refused is { Status: >= 500 } && socket is not null)
+        {
+            // The store did not answer in time: the same send again, shortly.
+            _ = Task.Delay(200).ContinueWith(_ => WriteAsync(socket, [pending], CancellationToken.None), TaskScheduler.Default);
+        }
+        else if (refused is not null)
+        {
+            pending.Done.TrySetException(new HaetaeApiException((System.Net.HttpStatusCode)refused.Status, refused.Title, refused.Detail));
+        }
+    }
+
     private async Task RunAsync(CancellationToken stop)
     {
         var attempt = 0;
@@ -86,6 +216,11 @@ public sealed class HaetaeRealtime : IAsyncDisposable
             }
 
             // The socket dropped: another site, and resume from what we have seen.
+            lock (_pending)
+            {
+                _liveSocket = null;
+            }
+
             Interlocked.Exchange(ref _live, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             _client.FailOver();
             Reconnects++;
@@ -131,8 +266,14 @@ public sealed class HaetaeRealtime : IAsyncDisposable
                 }
 
                 _knowsItsChats = true;
-
+                await GoLiveAsync(socket, stop);
                 Volatile.Read(ref _live).TrySetResult();
+                continue;
+            }
+
+            if (frame is SentFrame or RefusedFrame)
+            {
+                Answered(frame);
                 continue;
             }
 
@@ -166,5 +307,6 @@ public sealed class HaetaeRealtime : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
         _stop.Dispose();
+        _writing.Dispose();
     }
 }

@@ -131,9 +131,19 @@ public static class ChatHeaders
 public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>? Chats);
 
 /// <summary>
+/// A frame from the device after its <see cref="ResumeFrame"/>. {"type":"send","requestId":"...","chatId":"...","text":"..."}
+/// (or "photoId") sends a message as POST /api/chats/{chatId}/messages does, with the same request-id
+/// rule: the node answers on the same connection with a <see cref="SentFrame"/> (the stored message, its
+/// sequence) or a <see cref="RefusedFrame"/>, in the order the sends came. A device that loses its
+/// connection sends what was not answered again, with the same request ids, at the next site.
+/// </summary>
+public sealed record DeviceFrame(string? Type, string? RequestId, string? ChatId, string? Text, string? PhotoId);
+
+/// <summary>
 /// A frame from the node, one of a closed set, told apart on the wire by its "type" (written first):
 /// {"type":"message","message":{...}}, {"type":"receipt","receipt":{...}}, {"type":"profile","profile":{...}}
-/// {"type":"chat","chatId":"..."}, {"type":"live","positions":{...}} or {"type":"notice","notices":[...]}.
+/// {"type":"chat","chatId":"..."}, {"type":"live","positions":{...}}, {"type":"notice","notices":[...]}, and the
+/// answers to the device's sends, {"type":"sent","requestId":"...","message":{...}} or {"type":"refused",...}.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(MessageFrame), "message")]
@@ -142,7 +152,18 @@ public sealed record ResumeFrame(string Type, IReadOnlyDictionary<string, long>?
 [JsonDerivedType(typeof(ChatFrame), "chat")]
 [JsonDerivedType(typeof(LiveFrame), "live")]
 [JsonDerivedType(typeof(NoticeFrame), "notice")]
+[JsonDerivedType(typeof(SentFrame), "sent")]
+[JsonDerivedType(typeof(RefusedFrame), "refused")]
 public abstract record RealtimeFrame;
+
+/// <summary>A send over the connection was stored (on a majority of sites, on disk): the message with its sequence.</summary>
+public sealed record SentFrame(string RequestId, MessageView Message) : RealtimeFrame;
+
+/// <summary>
+/// A send over the connection was not stored: a 4xx <paramref name="Status"/> is the platform's answer (as
+/// the HTTP API's ProblemDetails); a 5xx means the store did not answer in time, and the device sends it again.
+/// </summary>
+public sealed record RefusedFrame(string? RequestId, int Status, string Title, string? Detail) : RealtimeFrame;
 
 /// <summary>A message of one of the device's chats, each sequence once and in order.</summary>
 public sealed record MessageFrame(MessageView Message) : RealtimeFrame;

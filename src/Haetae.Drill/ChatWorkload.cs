@@ -65,10 +65,13 @@ internal sealed class ChatWorkload : IDrillWorkload
             var chatId = person.Chats[random.Next(person.Chats.Count)];
             var requestId = $"p{person.Index}-{n++}";
             var sentAt = context.Timeline.Now;
+            // Half the sends go over the phone's realtime connection, half over HTTP: the same promises hold for both.
+            var overSocket = random.NextDouble() < 0.5 && person.Device is not null;
             var outcome = await _calls.CallAsync(context.Timeline, async () =>
             {
                 // Not cancelled by the stop: a send in flight finishes (or fails) on its own.
-                var message = await person.Client.Chat.SendTextAsync(chatId, $"{person.Index}: 안녕 #{n}", requestId);
+                var text = $"{person.Index}: 안녕 #{n}";
+                var message = overSocket ? await SendOverSocketAsync(person.Device!, chatId, text, requestId) : await person.Client.Chat.SendTextAsync(chatId, text, requestId);
                 _acks.Add(new Ack(chatId, message.Sequence, requestId, sentAt, context.Timeline.Now, person.Client.CurrentSite));
             });
             if (outcome != Outcome.Done)
@@ -81,6 +84,20 @@ internal sealed class ChatWorkload : IDrillWorkload
                 // Now and then the phone moves to another site and resumes there.
                 await person.MoveAsync();
             }
+        }
+    }
+
+    /// <summary>A send over the device's connection, with the HTTP client's patience: what no site answers within it is unavailable.</summary>
+    private static async Task<MessageView> SendOverSocketAsync(HaetaeRealtime device, string chatId, string text, string requestId)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            return await device.SendAsync(chatId, text, requestId: requestId, cancellationToken: patience.Token);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new HaetaeUnavailableException("no answer over the realtime connection within 60 s", e);
         }
     }
 

@@ -38,6 +38,38 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Messages_sent_over_the_realtime_connection_many_at_once_are_stored_once_in_order_and_answered_with_their_sequences()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var people = await Scenario.On(Cluster).Person("Alice", 0).Person("Bob", 1).Person("Carol", 2).Chat("Alice", "Bob").BuildAsync(ct);
+        var (alice, aliceUser) = people["Alice"];
+        var (bob, _) = people["Bob"];
+        var (carol, _) = people["Carol"];
+        var chat = people.Chats[0];
+        await using var alicesPhone = new HaetaeRealtime(alice);
+        await using var bobsPhone = new HaetaeRealtime(bob);
+        await using var carolsPhone = new HaetaeRealtime(carol);
+        await Task.WhenAll(alicesPhone.Live.WaitAsync(Phase, ct), bobsPhone.Live.WaitAsync(Phase, ct), carolsPhone.Live.WaitAsync(Phase, ct));
+
+        // Twenty in flight at once, written in order: stored in that order, each answered with its sequence.
+        var sends = Enumerable.Range(1, 20).Select(i => alicesPhone.SendAsync(chat.Id, $"socket {i}", requestId: $"socket-{i}-{chat.Id}", cancellationToken: ct)).ToList();
+        var answered = await Task.WhenAll(sends);
+        var received = await DeviceFrames.NextMessagesAsync(bobsPhone, 20, "twenty messages sent over a socket at Bob's device", ct);
+        // The same request id again, over HTTP at another site: the message stored the first time.
+        var again = await ChatTestUsers.SameCallerAt(Cluster, alice, 2).Chat.SendTextAsync(chat.Id, "socket 7", $"socket-7-{chat.Id}", ct);
+        var refused = await Assert.ThrowsAsync<HaetaeApiException>(() => carolsPhone.SendAsync(chat.Id, "not my chat", cancellationToken: ct));
+        var empty = await Assert.ThrowsAsync<HaetaeApiException>(() => alicesPhone.SendAsync(chat.Id, " ", cancellationToken: ct));
+
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), answered.Select(m => m.Sequence));
+        Assert.All(answered, m => Assert.Equal(aliceUser.Id, m.SenderId));
+        Assert.Equal(answered.Select(m => (m.Sequence, m.Text)), received.Select(m => (m.Sequence, m.Text)));
+        Assert.Equal((7L, "socket 7"), (again.Sequence, again.Text));
+        Assert.Equal(20, (await bob.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
+        Assert.True(refused.Status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Forbidden, $"{refused.Status}");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, empty.Status);
+    }
+
+    [Fact]
     public async Task A_device_that_reconnects_to_another_site_gets_everything_after_its_last_sequence_once()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -91,16 +91,45 @@ public sealed class Traffic(ServiceSurfaces surfaces, TimeProvider time)
 
             if (timed)
             {
-                Record(service!, write ? writeId : 0, Stopwatch.GetElapsedTime(started), failed, http.User);
+                Record(service!, write ? writeId : 0, Stopwatch.GetElapsedTime(started), failed, http.User.FindFirst("sub")?.Value ?? http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value);
             }
         }
     }
 
-    private void Record(string service, long writeId, TimeSpan took, bool failed, ClaimsPrincipal user)
+    /// <summary>A write that did not come as an HTTP request (a device's send over its realtime connection), counted as one would be.</summary>
+    public async Task<T> CountWriteAsync<T>(string service, string person, Func<Task<T>> write, Func<T, bool> failed)
+    {
+        Interlocked.Increment(ref _requests);
+        var started = Stopwatch.GetTimestamp();
+        long writeId;
+        lock (_gate)
+        {
+            writeId = ++_nextWrite;
+            _writes[writeId] = (service, started);
+        }
+
+        var bad = true;
+        try
+        {
+            var result = await write();
+            bad = failed(result);
+            return result;
+        }
+        finally
+        {
+            if (bad)
+            {
+                Interlocked.Increment(ref _errors);
+            }
+
+            Record(service, writeId, Stopwatch.GetElapsedTime(started), bad, person);
+        }
+    }
+
+    private void Record(string service, long writeId, TimeSpan took, bool failed, string? person)
     {
         var second = time.GetUtcNow().ToUnixTimeSeconds();
         var slow = took > SlowAfter;
-        var person = user.FindFirst("sub")?.Value ?? user.FindFirst(ClaimTypes.NameIdentifier)?.Value;
         lock (_gate)
         {
             if (writeId != 0)

@@ -25,8 +25,14 @@ public sealed class DeviceSocket : IDisposable
 
     public const int MaxFirstFrameBytes = 64 * 1024;
 
+    /// <summary>The largest frame a device may send after its first (a message's text fits many times over).</summary>
+    public const int MaxFrameBytes = 64 * 1024;
+
     private readonly WebSocket _socket;
     private readonly CancellationTokenSource _closing;
+
+    // A WebSocket takes one send at a time: frames from the session and answers to the device's sends take turns.
+    private readonly SemaphoreSlim _sending = new(1, 1);
 
     public DeviceSocket(WebSocket socket, Accounts accounts, string sessionId, TimeSpan lifetime, CancellationToken aborted)
     {
@@ -73,24 +79,70 @@ public sealed class DeviceSocket : IDisposable
 
     public async Task SendAsync<TFrame>(TFrame frame)
     {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame, HaetaeJson.Options);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Closing);
         timeout.CancelAfter(SendTimeout);
-        await _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, HaetaeJson.Options), WebSocketMessageType.Text, true, timeout.Token);
+        await _sending.WaitAsync(timeout.Token);
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, timeout.Token);
+        }
+        finally
+        {
+            _sending.Release();
+        }
     }
 
-    /// <summary>Reads (and drops) what the device sends after its first frame until it closes; then the connection ends.</summary>
-    public async Task ReadUntilClosedAsync()
+    /// <summary>
+    /// Hands each frame the device sends after its first to <paramref name="handle"/>, one at a time in the
+    /// order they came, until the device closes; then the connection ends. A frame that is not JSON of
+    /// <typeparamref name="T"/>, or larger than <see cref="MaxFrameBytes"/>, closes the connection.
+    /// </summary>
+    public async Task ReadFramesAsync<T>(Func<T, Task> handle)
+        where T : class
     {
-        var buffer = new byte[4096];
+        var buffer = new byte[MaxFrameBytes];
         try
         {
             while (_socket.State == WebSocketState.Open)
             {
-                var result = await _socket.ReceiveAsync(buffer, Closing);
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), Closing);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close && length < buffer.Length);
+
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     break;
                 }
+
+                if (!result.EndOfMessage || result.MessageType != WebSocketMessageType.Text)
+                {
+                    await _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"frames are JSON text of at most {MaxFrameBytes / 1024} KiB", Closing);
+                    break;
+                }
+
+                T? frame;
+                try
+                {
+                    frame = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), HaetaeJson.Options);
+                }
+                catch (JsonException)
+                {
+                    frame = null;
+                }
+
+                if (frame is null)
+                {
+                    await _socket.CloseOutputAsync(WebSocketCloseStatus.InvalidPayloadData, "a frame must be a JSON object", Closing);
+                    break;
+                }
+
+                await handle(frame);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
@@ -103,7 +155,11 @@ public sealed class DeviceSocket : IDisposable
     /// <summary>Ends the connection now.</summary>
     public Task CloseAsync() => _closing.CancelAsync();
 
-    public void Dispose() => _closing.Dispose();
+    public void Dispose()
+    {
+        _closing.Dispose();
+        _sending.Dispose();
+    }
 
     private async Task EndOnSignOutAsync(Accounts accounts, string sessionId)
     {

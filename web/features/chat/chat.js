@@ -270,7 +270,12 @@ export function chat(ctx, friends, wallet, gifts) {
       // The photo is stored: a retry sends only the message.
       await keep({ chatId, text, photoId, photo: null });
     }
-    hold(await ctx.api('POST', `/api/chats/${chatId}/messages`, { text: text || null, photoId }, { id: entry.id }));
+    // Over the realtime socket when it is live (one hop, no request to authenticate), else over HTTP: the
+    // same request id either way, so a send that went out on a socket that then dropped is stored once.
+    const body = { text: text || null, photoId };
+    hold(ctx.realtime.live
+      ? await ctx.realtime.send({ requestId: entry.id, chatId, ...body })
+      : await ctx.api('POST', `/api/chats/${chatId}/messages`, body, { id: entry.id }));
     renderChats();
   });
   ctx.outbox.onChange(renderOutbox);
