@@ -59,12 +59,17 @@ public sealed class RealtimeTests(SharedClusterFixture fixture)
         var again = await ChatTestUsers.SameCallerAt(Cluster, alice, 2).Chat.SendTextAsync(chat.Id, "socket 7", $"socket-7-{chat.Id}", ct);
         var refused = await Assert.ThrowsAsync<HaetaeApiException>(() => carolsPhone.SendAsync(chat.Id, "not my chat", cancellationToken: ct));
         var empty = await Assert.ThrowsAsync<HaetaeApiException>(() => alicesPhone.SendAsync(chat.Id, " ", cancellationToken: ct));
+        // A long message (16 KiB of text, a frame several times an idle socket's read buffer) and one too long.
+        var longest = await alicesPhone.SendAsync(chat.Id, new string('가', 16 * 1024 / 3), cancellationToken: ct);
+        var tooLong = await Assert.ThrowsAsync<HaetaeApiException>(() => alicesPhone.SendAsync(chat.Id, new string('가', (16 * 1024 / 3) + 1), cancellationToken: ct));
 
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), answered.Select(m => m.Sequence));
         Assert.All(answered, m => Assert.Equal(aliceUser.Id, m.SenderId));
         Assert.Equal(answered.Select(m => (m.Sequence, m.Text)), received.Select(m => (m.Sequence, m.Text)));
         Assert.Equal((7L, "socket 7"), (again.Sequence, again.Text));
-        Assert.Equal(20, (await bob.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
+        Assert.Equal((21L, 16 * 1024 / 3), (longest.Sequence, longest.Text!.Length));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, tooLong.Status);
+        Assert.Equal(21, (await bob.Chat.GetMessagesAsync(chat.Id, cancellationToken: ct)).LastSequence);
         Assert.True(refused.Status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Forbidden, $"{refused.Status}");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, empty.Status);
     }

@@ -28,6 +28,9 @@ public sealed class DeviceSocket : IDisposable
     /// <summary>The largest frame a device may send after its first (a message's text fits many times over).</summary>
     public const int MaxFrameBytes = 64 * 1024;
 
+    /// <summary>What an idle device's socket keeps to read its next frame with (a send frame of a short message fits).</summary>
+    private const int SmallFrameBytes = 4 * 1024;
+
     private readonly WebSocket _socket;
     private readonly CancellationTokenSource _closing;
 
@@ -101,48 +104,67 @@ public sealed class DeviceSocket : IDisposable
     public async Task ReadFramesAsync<T>(Func<T, Task> handle)
         where T : class
     {
-        var buffer = new byte[MaxFrameBytes];
+        // Idle devices are the many: each waits with a small buffer; a larger frame borrows one while it is read.
+        var small = new byte[SmallFrameBytes];
         try
         {
             while (_socket.State == WebSocketState.Open)
             {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                var result = await _socket.ReceiveAsync(small.AsMemory(), Closing);
+                var buffer = small;
+                var length = result.Count;
+                byte[]? rented = null;
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close && length < MaxFrameBytes)
                 {
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), Closing);
+                    if (rented is null)
+                    {
+                        rented = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxFrameBytes);
+                        small.AsSpan(0, length).CopyTo(rented);
+                        buffer = rented;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, MaxFrameBytes - length), Closing);
                     length += result.Count;
                 }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close && length < buffer.Length);
 
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                if (!result.EndOfMessage || result.MessageType != WebSocketMessageType.Text)
-                {
-                    await _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"frames are JSON text of at most {MaxFrameBytes / 1024} KiB", Closing);
-                    break;
-                }
-
-                T? frame;
                 try
                 {
-                    frame = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), HaetaeJson.Options);
-                }
-                catch (JsonException)
-                {
-                    frame = null;
-                }
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
 
-                if (frame is null)
-                {
-                    await _socket.CloseOutputAsync(WebSocketCloseStatus.InvalidPayloadData, "a frame must be a JSON object", Closing);
-                    break;
-                }
+                    if (!result.EndOfMessage || result.MessageType != WebSocketMessageType.Text)
+                    {
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, $"frames are JSON text of at most {MaxFrameBytes / 1024} KiB", Closing);
+                        break;
+                    }
 
-                await handle(frame);
+                    T? frame;
+                    try
+                    {
+                        frame = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), HaetaeJson.Options);
+                    }
+                    catch (JsonException)
+                    {
+                        frame = null;
+                    }
+
+                    if (frame is null)
+                    {
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.InvalidPayloadData, "a frame must be a JSON object", Closing);
+                        break;
+                    }
+
+                    await handle(frame);
+                }
+                finally
+                {
+                    if (rented is not null)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                    }
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
