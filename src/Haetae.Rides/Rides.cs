@@ -437,9 +437,14 @@ public sealed class Rides(Buckets buckets, FleetChannel fleet, IPayments payment
 
     private static ScooterEvent? Parse(SignedScooterEvent signed)
     {
+        if (signed.Payload is not { Length: > 0 and <= MaxPayloadBytes * 4 / 3 + 4 } || signed.Signature is not { Length: > 0 and <= 200 })
+        {
+            return null;
+        }
+
         try
         {
-            var bytes = Convert.FromBase64String(signed.Payload ?? "");
+            var bytes = Convert.FromBase64String(signed.Payload);
             return bytes.Length is 0 or > MaxPayloadBytes || signed.Signature is null ? null : JsonSerializer.Deserialize<ScooterEvent>(bytes, HaetaeJson.Options);
         }
         catch (Exception e) when (e is FormatException or JsonException)
