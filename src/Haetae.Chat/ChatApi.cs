@@ -113,7 +113,7 @@ public static partial class ChatApi
         user.MapGet("/chats/{chatId}/receipts", async (string chatId, HttpContext http, Chats chats, CancellationToken ct) =>
             TypedResults.Ok(await chats.ReceiptsAsync(Caller(http), chatId, ct)));
 
-        user.Map("/realtime", async (HttpContext http, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, Accounts accounts, Profiles profiles, IPlatformNotices notices, Traffic traffic, TimeProvider time) =>
+        user.Map("/realtime", async (HttpContext http, ChatFeed feed, Chats chats, Messages messages, DeviceHub<DeviceEvent> hub, CursorWriter cursors, HotCaches caches, Profiles profiles, IPlatformNotices notices, Traffic traffic, TimeProvider time) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
             {
@@ -131,7 +131,7 @@ public static partial class ChatApi
             {
                 var expires = long.TryParse(http.User.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : time.GetUtcNow();
                 using var webSocket = await http.WebSockets.AcceptWebSocketAsync();
-                using var socket = new DeviceSocket(webSocket, accounts, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires - time.GetUtcNow(), http.RequestAborted);
+                using var socket = new DeviceSocket(webSocket, caches, http.User.FindFirst(Accounts.SessionClaim)!.Value, expires - time.GetUtcNow(), http.RequestAborted);
                 await new DeviceSession(caller, inbox, socket, feed, chats, messages, hub, cursors, profiles, notices, traffic).RunAsync();
             }
             finally

@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Haetae.Contracts;
 using Haetae.Platform.Identity;
-using Haetae.Platform.Store;
 
 namespace Haetae.Platform.Realtime;
 
@@ -20,9 +19,6 @@ public sealed class DeviceSocket : IDisposable
     /// <summary>How long a device has to send its first frame after connecting.</summary>
     public static readonly TimeSpan FirstFrameTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often an open socket checks that its session is not signed out (against the node's cache of sign-outs).</summary>
-    public static readonly TimeSpan SignOutCheck = TimeSpan.FromSeconds(2);
-
     public const int MaxFirstFrameBytes = 64 * 1024;
 
     /// <summary>The largest frame a device may send after its first (a message's text fits many times over).</summary>
@@ -33,16 +29,28 @@ public sealed class DeviceSocket : IDisposable
 
     private readonly WebSocket _socket;
     private readonly CancellationTokenSource _closing;
+    private readonly IDisposable _signOut;
 
     // A WebSocket takes one send at a time: frames from the session and answers to the device's sends take turns.
     private readonly SemaphoreSlim _sending = new(1, 1);
 
-    public DeviceSocket(WebSocket socket, Accounts accounts, string sessionId, TimeSpan lifetime, CancellationToken aborted)
+    public DeviceSocket(WebSocket socket, HotCaches caches, string sessionId, TimeSpan lifetime, CancellationToken aborted)
     {
         _socket = socket;
         _closing = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _closing.CancelAfter(lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero);
-        _ = EndOnSignOutAsync(accounts, sessionId);
+        // Told by the node's watch of sign-outs, as it sees one: nothing to ask while the device is idle.
+        _signOut = caches.OnSignOut(sessionId, () =>
+        {
+            try
+            {
+                _closing.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection had ended already.
+            }
+        });
     }
 
     /// <summary>Cancelled when the connection ends, for any of the reasons above.</summary>
@@ -57,27 +65,43 @@ public sealed class DeviceSocket : IDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Closing);
         timeout.CancelAfter(FirstFrameTimeout);
-        var buffer = new byte[MaxFirstFrameBytes];
-        var result = await _socket.ReceiveAsync(buffer, timeout.Token);
-        if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage)
-        {
-            await _socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"the first frame must be {expected} of at most {MaxFirstFrameBytes / 1024} KiB", Closing);
-            return null;
-        }
-
+        // Borrowed, not kept: ten thousand devices must not each hold a first frame's worth of memory.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxFirstFrameBytes);
         try
         {
-            if (JsonSerializer.Deserialize<T>(buffer.AsSpan(0, result.Count), HaetaeJson.Options) is { } frame && valid(frame))
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
             {
-                return frame;
+                result = await _socket.ReceiveAsync(buffer.AsMemory(length, MaxFirstFrameBytes - length), timeout.Token);
+                length += result.Count;
             }
-        }
-        catch (JsonException)
-        {
-        }
+            while (!result.EndOfMessage && result.MessageType == WebSocketMessageType.Text && length < MaxFirstFrameBytes);
 
-        await _socket.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, $"the first frame must be {expected}", Closing);
-        return null;
+            if (result.MessageType != WebSocketMessageType.Text || !result.EndOfMessage)
+            {
+                await _socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, $"the first frame must be {expected} of at most {MaxFirstFrameBytes / 1024} KiB", Closing);
+                return null;
+            }
+
+            try
+            {
+                if (JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), HaetaeJson.Options) is { } frame && valid(frame))
+                {
+                    return frame;
+                }
+            }
+            catch (JsonException)
+            {
+            }
+
+            await _socket.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, $"the first frame must be {expected}", Closing);
+            return null;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     public async Task SendAsync<TFrame>(TFrame frame)
@@ -179,33 +203,8 @@ public sealed class DeviceSocket : IDisposable
 
     public void Dispose()
     {
+        _signOut.Dispose();
         _closing.Dispose();
         _sending.Dispose();
-    }
-
-    private async Task EndOnSignOutAsync(Accounts accounts, string sessionId)
-    {
-        try
-        {
-            using var tick = new PeriodicTimer(SignOutCheck);
-            while (await tick.WaitForNextTickAsync(Closing))
-            {
-                try
-                {
-                    if (await accounts.IsRevokedAsync(sessionId, Closing))
-                    {
-                        await _closing.CancelAsync();
-                    }
-                }
-                catch (Exception e) when (StoreFailures.IsTransient(e) && !Closing.IsCancellationRequested)
-                {
-                    // The store did not answer this time: ask again on the next tick.
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-        {
-            // The connection ended.
-        }
     }
 }

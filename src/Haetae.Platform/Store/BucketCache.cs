@@ -19,6 +19,12 @@ public sealed class BucketCache<T>(Buckets buckets, string bucket, string keyPre
     private readonly ConcurrentDictionary<string, (T? Value, ulong Revision)> _entries = new();
     private volatile bool _watching;
 
+    /// <summary>Raised (on the watch's thread) with each key the watch saw put: what follows a key learns at once, without asking.</summary>
+    public event Action<string, T>? Put;
+
+    /// <summary>Raised when a watch starts to be used: what was put while no watch ran was not raised, so followers ask once again.</summary>
+    public event Action? Watching;
+
     /// <summary>Changes whenever the watch starts or stops: a read that spans a change is not kept.</summary>
     private long _generation;
 
@@ -63,6 +69,7 @@ public sealed class BucketCache<T>(Buckets buckets, string bucket, string keyPre
                     {
                         Interlocked.Increment(ref _generation);
                         _watching = true;
+                        Watching?.Invoke();
                         await probing.CancelAsync();
                         await store.PurgeAsync(probeKey, cancellationToken: stoppingToken);
                     }
@@ -75,6 +82,11 @@ public sealed class BucketCache<T>(Buckets buckets, string bucket, string keyPre
                 if (_entries.Count > capacity)
                 {
                     _entries.Clear();
+                }
+
+                if (value is not null)
+                {
+                    Put?.Invoke(entry.Key, value);
                 }
             }
         }
