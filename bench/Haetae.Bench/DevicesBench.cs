@@ -26,7 +26,7 @@ internal static class DevicesBench
 
         // Idle: the node's memory and CPU with no device, then with every device connected and quiet.
         var tokens = await PeopleAsync(sites, (devices + 9) / 10, output);
-        var (rssBefore, _) = await RestingAsync(node);
+        var (rssBefore, cpuBefore) = await RestingAsync(node);
         var clock = Stopwatch.StartNew();
         var sockets = new List<ClientWebSocket>();
         var keepReading = new List<Task>();
@@ -54,7 +54,7 @@ internal static class DevicesBench
 
         var connectSeconds = clock.Elapsed.TotalSeconds;
         var (rssIdle, cpu) = await RestingAsync(node);
-        await output.WriteLineAsync($"idle: {devices} devices live on one node in {connectSeconds:0.0} s; node memory {rssBefore / 1024.0 / 1024:0} MiB before, {rssIdle / 1024.0 / 1024:0} MiB with them: {(rssIdle - rssBefore) / 1024.0 / devices:0.0} KiB per device; CPU at rest {cpu * 100:0.0} % of a core");
+        await output.WriteLineAsync($"idle: {devices} devices live on one node in {connectSeconds:0.0} s; node memory {rssBefore / 1024.0 / 1024:0} MiB before, {rssIdle / 1024.0 / 1024:0} MiB with them: {(rssIdle - rssBefore) / 1024.0 / devices:0.0} KiB per device; CPU at rest {cpu * 100:0.0} % of a core with them, {cpuBefore * 100:0.0} % without");
         foreach (var socket in sockets)
         {
             socket.Abort();
